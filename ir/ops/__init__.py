@@ -6,6 +6,7 @@ from . import (  # noqa: F401  (imported for registration)
     conv,
     elementwise,
     fused,
+    indexing,
     linalg,
     norm,
     pool,
