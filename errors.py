@@ -49,3 +49,19 @@ class InputError(KernforgeError):
 
 class InterpreterError(KernforgeError):
     """A node whose reference implementation failed while interpreting."""
+
+
+class ModelError(KernforgeError):
+    """A model file that is invalid or cannot be loaded (e.g. it fails onnx.checker)."""
+
+
+class ExportError(KernforgeError):
+    """A model that a frontend's tracer (torch.export) cannot capture; says why."""
+
+
+class ConstantRequiredError(UnsupportedOpError):
+    """A model input that kernforge needs as a constant (it becomes an IR attribute) is dynamic."""
+
+    def __init__(self, message: str, value_name: str = ""):
+        self.value_name = value_name
+        super().__init__(message)

@@ -15,7 +15,7 @@ from .types import DType, dtype
 if TYPE_CHECKING:
     from .types import TensorType
 
-ENCODINGS: dict[str, type["Encoding"]] = {}
+ENCODINGS: dict[str, type[Encoding]] = {}
 
 
 def _register(cls):
@@ -28,7 +28,7 @@ class Encoding:
 
     mnemonic: ClassVar[str]
 
-    def storage_bytes(self, t: "TensorType") -> int:
+    def storage_bytes(self, t: TensorType) -> int:
         """Estimated bytes this encoding uses to store tensor t."""
         return (t.numel * t.dtype.bits + 7) // 8
 
@@ -78,7 +78,7 @@ class QuantEncoding(Encoding):
         if self.zero is not None:
             object.__setattr__(self, "zero", dtype(self.zero))
 
-    def storage_bytes(self, t: "TensorType") -> int:
+    def storage_bytes(self, t: TensorType) -> int:
         groups = max(1, t.numel // self.group) if self.group else max(1, t.numel // max(1, _last(t)))
         side = groups * (self.scale.bits + (self.zero.bits if self.zero else 0))
         return (t.numel * self.bits + side + 7) // 8
@@ -118,7 +118,7 @@ class NMSparseEncoding(Encoding):
     def body(self) -> str:
         return f"{self.n}:{self.m}"
 
-    def storage_bytes(self, t: "TensorType") -> int:
+    def storage_bytes(self, t: TensorType) -> int:
         kept = t.numel * self.n // self.m
         index_bits = max(1, (self.m - 1).bit_length())
         return (kept * (t.dtype.bits + index_bits) + 7) // 8
@@ -159,7 +159,7 @@ def _float_dtype(enc: str, d) -> DType:
     return d
 
 
-def _last(t: "TensorType") -> int:
+def _last(t: TensorType) -> int:
     return t.shape[-1] if t.shape and isinstance(t.shape[-1], int) else 1
 
 

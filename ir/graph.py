@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -16,7 +17,7 @@ class Value:
 
     __slots__ = ("type", "name", "producer", "index")
 
-    def __init__(self, type: TensorType, name: str | None = None, producer: "Node | None" = None, index: int = 0):
+    def __init__(self, type: TensorType, name: str | None = None, producer: Node | None = None, index: int = 0):
         self.type, self.name, self.producer, self.index = type, name, producer, index
 
     def __repr__(self) -> str:
@@ -47,7 +48,7 @@ class Node:
     operands: list[Operand]
     attrs: dict[str, Any]
     results: list[Value]
-    region: "Function | None" = None
+    region: Function | None = None
 
     @property
     def result(self) -> Value:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence, Union
+from collections.abc import Mapping, Sequence
+from typing import Union
 
 import numpy as np
 
@@ -14,11 +15,12 @@ from .types import TensorType
 Inputs = Union[Mapping[str, np.ndarray], Sequence[np.ndarray]]
 
 
-def describe(node: Node, func: Function) -> str:
+def describe(node: Node, func: Function, index: int | None = None) -> str:
     """A short locator for error messages: op, result name and position in the function."""
     named = [r.name for r in node.results if r.name]
     where = f"%{named[0]} = " if named else ""
-    return f"{where}{node.op} (node {func.nodes.index(node)} of @{func.name})"
+    index = func.nodes.index(node) if index is None else index
+    return f"{where}{node.op} (node {index} of @{func.name})"
 
 
 def bind_inputs(func: Function, inputs: Inputs) -> list[np.ndarray]:
@@ -51,7 +53,8 @@ def _check_input(name: str, a: np.ndarray, t: TensorType, symbols: dict) -> np.n
     return a
 
 
-def run_function(func: Function, arrays: list[np.ndarray], params: Mapping[str, Param] | None = None) -> list[np.ndarray]:
+def run_function(func: Function, arrays: list[np.ndarray],
+                 params: Mapping[str, Param] | None = None) -> list[np.ndarray]:
     """Evaluate func node by node on already-checked argument arrays."""
     env: dict[int, np.ndarray] = {id(a): x for a, x in zip(func.args, arrays)}
 

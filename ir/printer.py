@@ -110,7 +110,8 @@ def _print_function(func: Function, indent: str, lines: list[str]) -> None:
     lines.append(f"{indent}{_signature(func, namer)} {{")
     for node in func.nodes:
         _print_node(node, namer, indent + "  ", lines)
-    lines.append(f"{indent}  return " + ", ".join(namer.ref(v) for v in func.outputs))
+    outputs = ", ".join(namer.ref(v) for v in func.outputs)
+    lines.append(f"{indent}  return {outputs}".rstrip())  # a bare "return" has no trailing space
     lines.append(indent + "}")
 
 

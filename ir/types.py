@@ -122,7 +122,7 @@ class TensorType:
     shape: tuple[Dim, ...]
     dtype: DType
     layout: str | None = None
-    encoding: "Encoding | None" = None
+    encoding: Encoding | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "shape", tuple(_check_dim(d) for d in self.shape))
@@ -147,10 +147,10 @@ class TensorType:
             return self.encoding.storage_bytes(self)
         return (self.numel * self.dtype.bits + 7) // 8
 
-    def with_shape(self, shape) -> "TensorType":
+    def with_shape(self, shape) -> TensorType:
         return TensorType(tuple(shape), self.dtype, self.layout, self.encoding)
 
-    def with_dtype(self, dt) -> "TensorType":
+    def with_dtype(self, dt) -> TensorType:
         return TensorType(self.shape, dtype(dt), self.layout, self.encoding)
 
     def __str__(self) -> str:

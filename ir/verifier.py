@@ -9,6 +9,16 @@ from .ops import get_op
 from .types import TensorType
 
 
+class _Where:
+    """Formats the node locator only when an error message needs it (keeps verify linear)."""
+
+    def __init__(self, node, func: Function, index: int):
+        self.node, self.func, self.index = node, func, index
+
+    def __format__(self, spec: str) -> str:
+        return f"@{self.func.name}: {describe(self.node, self.func, self.index)}"
+
+
 def _type_matches(declared: TensorType, inferred: TensorType) -> bool:
     """Declared may refine an inferred unknown dim, and may carry a layout or encoding."""
     if declared.dtype != inferred.dtype or declared.rank != inferred.rank:
@@ -23,8 +33,8 @@ def _verify_function(func: Function, module: Module, is_region: bool, errors: li
         if a.name in names:
             errors.append(f"@{func.name}: duplicate argument name %{a.name}")
         names.add(a.name)
-    for node in func.nodes:
-        where = f"@{func.name}: {describe(node, func)}"
+    for index, node in enumerate(func.nodes):
+        where = _Where(node, func, index)
         for i, v in enumerate(node.operands):
             if isinstance(v, Param):
                 if is_region:
@@ -47,7 +57,7 @@ def _verify_function(func: Function, module: Module, is_region: bool, errors: li
             errors.append(f"@{func.name}: returned value {i} is not defined in the function")
 
 
-def _verify_node_types(node, where: str, errors: list[str]) -> None:
+def _verify_node_types(node, where: _Where, errors: list[str]) -> None:
     try:
         opdef = get_op(node.op)
         attrs = opdef.check_attrs(node.attrs)

@@ -3,8 +3,9 @@ reference, a fusion kind and a FLOP count. Everything else dispatches through `g
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -109,7 +110,9 @@ class OpDef:
         try:
             out = self.infer(*operand_types, **kwargs)
         except TypeInferenceError as e:
-            raise TypeInferenceError(f"{self.name}: {e}") if not str(e).startswith(self.name) else e
+            if str(e).startswith(f"{self.name}:"):
+                raise
+            raise TypeInferenceError(f"{self.name}: {e}") from None
         return list(out) if isinstance(out, (list, tuple)) else [out]
 
     def evaluate(self, arrays: list[np.ndarray], attrs: dict, region=None) -> list[np.ndarray]:

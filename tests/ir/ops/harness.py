@@ -7,8 +7,9 @@ together they cover every registered op.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,6 @@ def run_reference(case: Case) -> list[np.ndarray]:
 
 
 def run_onnx(case: Case, ours: list[np.ndarray]) -> list[np.ndarray]:
-    import onnx
     import onnxruntime as ort
     from onnx import helper
 

@@ -1,0 +1,193 @@
+"""The Python API: kernforge.compile(...) -> CompiledModel, and kernforge.load(path)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from . import __version__
+from .errors import KernforgeError
+from .ir import Module, parse_module, verify
+from .ir.printer import print_module
+from .ir.specialize import bind_symbols, specialize
+
+
+def _import_model(model: Any, input_shapes, example_inputs) -> Module:
+    """An IR Module, IR text path, ONNX path/bytes/ModelProto, or torch.nn.Module with example_inputs."""
+    if isinstance(model, Module):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        path = os.fspath(model)
+        if not os.path.exists(path):
+            raise KernforgeError(f"model file not found: {path}")
+        if path.endswith((".kf.txt", ".kf")):
+            with open(path) as f:
+                return parse_module(f.read(), path)
+    if type(model).__module__.startswith("torch") or _is_torch_module(model):
+        if example_inputs is None:
+            raise KernforgeError("a torch module needs example_inputs=(tensor, ...) to be traced")
+        from .frontends import from_torch
+
+        return from_torch(model, example_inputs)
+    from .frontends import from_onnx
+
+    return from_onnx(model, input_shapes)
+
+
+def _is_torch_module(model: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(model, torch.nn.Module)
+
+
+@dataclass
+class BenchmarkResult:
+    """Latency statistics over n runs, in milliseconds."""
+
+    median_ms: float
+    mean_ms: float
+    std_ms: float
+    p10_ms: float
+    p90_ms: float
+    n: int
+
+    def __str__(self) -> str:
+        return f"median {self.median_ms:.3f} ms (p10 {self.p10_ms:.3f}, p90 {self.p90_ms:.3f}, n={self.n})"
+
+
+class CompiledModel:
+    """A compiled model: call it with NumPy arrays; save it as one `.kfa` file."""
+
+    def __init__(self, executor, lib, ir_text: str, meta: dict):
+        self.executor, self._lib, self._ir, self.meta = executor, lib, ir_text, meta
+
+    @property
+    def input_names(self) -> list[str]:
+        return [s.name for s in self.executor.plan.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [s.name for s in self.executor.plan.outputs]
+
+    def run(self, inputs: Mapping[str, np.ndarray] | Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """Inputs by name (or in order); outputs as a dict by name, in order."""
+        return self.executor.run(inputs)
+
+    def __call__(self, *args: np.ndarray, **kwargs: np.ndarray):
+        if args and kwargs:
+            raise KernforgeError("pass inputs either positionally or by name, not both")
+        outs = list(self.run(kwargs if kwargs else list(args)).values())
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def ir(self) -> str:
+        return self._ir
+
+    def benchmark(self, n: int = 50, warmup: int = 5, inputs=None) -> BenchmarkResult:
+        """Time n runs of the kernels (inputs bound once); random inputs when none are given."""
+        self.executor.bind(inputs if inputs is not None else self.random_inputs())
+        for _ in range(warmup):
+            self.executor.execute()
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            self.executor.execute()
+            times.append((time.perf_counter() - t0) * 1e3)
+        t = np.array(times)
+        return BenchmarkResult(float(np.median(t)), float(t.mean()), float(t.std()),
+                               float(np.percentile(t, 10)), float(np.percentile(t, 90)), n)
+
+    def random_inputs(self, seed: int = 0) -> dict[str, np.ndarray]:
+        from .ir.types import DTYPES
+
+        rng = np.random.default_rng(seed)
+        out = {}
+        for s in self.executor.plan.inputs:
+            dt = DTYPES[s.dtype]
+            data = rng.standard_normal(s.shape) if dt.is_float else rng.integers(0, 2, s.shape)
+            out[s.name] = data.astype(dt.numpy)
+        return out
+
+    def save(self, path: str) -> None:
+        from .runtime.artifact import save_artifact
+
+        save_artifact(path, self._lib, self.executor.plan, self.executor.param_arrays, self._ir, self.meta)
+
+    def __repr__(self) -> str:
+        return f"CompiledModel(inputs={self.input_names}, outputs={self.output_names}, target={self.meta['target']})"
+
+
+def _progress(total: int, desc: str):
+    """A tqdm bar on a terminal, silent otherwise."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="kernel", disable=not sys.stderr.isatty(), leave=False)
+
+
+def prepare(model: Any, input_shapes=None, opt_level: int = 2, dump_ir: str | None = None,
+            example_inputs=None) -> Module:
+    """Import, verify, bind symbolic dims and optimize: the IR that codegen receives."""
+    from .passes import run_pipeline
+
+    module = verify(_import_model(model, input_shapes, example_inputs))
+    symbols = bind_symbols(module.main, input_shapes)
+    module = verify(specialize(module, symbols, input_shapes))
+    return run_pipeline(module, f"O{opt_level}", dump_dir=dump_ir)
+
+
+def compile(model: Any, target: Any = None, input_shapes: Mapping[str, Sequence[int]] | None = None,
+            opt_level: int = 2, dump_ir: str | None = None, example_inputs=None) -> CompiledModel:
+    """Compile a model for a target (default: this CPU) into a CompiledModel."""
+    import tvm
+
+    from .codegen.build import compile_kernels, plan_function
+    from .codegen.target import resolve_target
+    from .runtime.executor import Executor
+
+    tgt = resolve_target(target)
+    module = prepare(model, input_shapes, opt_level, dump_ir, example_inputs)
+    plan, specs = plan_function(module.main)
+    with _progress(len(specs), f"compiling for {tgt.describe()}") as bar:
+        lib = compile_kernels(specs, tgt, progress=lambda name: bar.update(1))
+    used = module.used_params()
+    params = {k: np.asarray(p.data) for k, p in module.params.items() if k in used}
+    meta = {"kernforge": __version__, "tvm": tvm.__version__, "target": tgt.tvm_dict,
+            "opt_level": opt_level, "module": module.name}
+    return CompiledModel(Executor(lib, plan, params), lib, print_module(module), meta)
+
+
+def load(path: str) -> CompiledModel:
+    """Load a `.kfa` artifact, checking its hash, versions and that its target runs here."""
+    import tvm
+
+    from .codegen.target import host_cpu
+    from .runtime.artifact import ArtifactError, read_artifact
+    from .runtime.executor import Executor
+
+    if not os.path.exists(path):
+        raise KernforgeError(f"artifact not found: {path}")
+    workdir = tempfile.mkdtemp(prefix="kernforge-")
+    try:
+        art = read_artifact(path, workdir)
+        _check_compatible(art.meta, tvm.__version__, host_cpu(), ArtifactError)
+        lib = tvm.runtime.load_module(art.lib_path)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # the library stays mapped after dlopen
+    return CompiledModel(Executor(lib, art.plan, art.params), lib, art.ir_text, art.meta)
+
+
+def _check_compatible(meta: dict, tvm_version: str, cpu: str, error) -> None:
+    if meta.get("kernforge") != __version__:
+        raise error(f"artifact built by kernforge {meta.get('kernforge')}, this is {__version__}; recompile it")
+    if meta.get("tvm") != tvm_version:
+        raise error(f"artifact built with TVM {meta.get('tvm')}, this is {tvm_version}; recompile it")
+    target = meta.get("target", {})
+    if target.get("kind") != "llvm":
+        raise error(f"artifact targets {target.get('kind')}, which cannot run on this host")
+    if target.get("mcpu") not in (cpu, "generic", "x86-64"):
+        raise error(f"artifact compiled for CPU {target.get('mcpu')}; this host is {cpu}")

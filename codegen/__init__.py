@@ -1,0 +1,1 @@
+"""Lowering of kernforge IR to Apache TVM: TE computes per op, schedules per target, one build."""

@@ -1,0 +1,89 @@
+"""One kernel = one PrimFunc: compose the TE computes of a node (or a fused region's nodes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tvm import te
+
+from ..errors import UnsupportedOpError
+from ..ir.graph import Function, Node, Value
+from ..ir.ops import FUSION_KINDS, get_op
+from ..ir.printer import print_function
+from .dtypes import tvm_dtype
+from .lower import get_lowering
+
+# Which op of a kernel decides its schedule: the heaviest fusion kind wins.
+_PRIORITY = {k: i for i, k in enumerate(reversed(FUSION_KINDS))}
+
+
+@dataclass
+class KernelSpec:
+    """A kernel before compilation: its body, a structural key for dedup, and its schedule rule."""
+
+    body: Function
+    key: str
+    rule: str
+    anchor: str
+
+
+def kernel_body(node: Node) -> Function:
+    """The region of a fused node, or a one-node function wrapping a single op."""
+    if node.region is not None:
+        return node.region
+    args = [Value(v.type, f"in{i}") for i, v in enumerate(node.operands)]
+    inner = Node(node.op, list(args), dict(node.attrs), [])
+    inner.results = [Value(r.type, None, inner, i) for i, r in enumerate(node.results)]
+    return Function(node.op, args, [inner], list(inner.results))
+
+
+def kernel_spec(node: Node) -> KernelSpec:
+    body = kernel_body(node)
+    anchor = max(body.nodes, key=lambda n: _PRIORITY[get_op(n.op).fusion])
+    body_key = print_function(Function("k", body.args, body.nodes, body.outputs))
+    return KernelSpec(body, body_key, get_lowering(anchor.op).rule, anchor.op)
+
+
+def unsupported_ops(nodes: list[Node]) -> list[str]:
+    """Ops (from nodes and fused regions) that have no lowering, each listed once."""
+    missing: list[str] = []
+    for node in nodes:
+        body = kernel_body(node)
+        for inner in body.nodes:
+            try:
+                get_lowering(inner.op)
+            except UnsupportedOpError:
+                if inner.op not in missing:
+                    missing.append(inner.op)
+    return missing
+
+
+def build_compute(body: Function) -> tuple[list[te.Tensor], list[te.Tensor]]:
+    """Placeholders for the body's arguments and TE tensors for its outputs."""
+    inputs = [te.placeholder(_static_shape(a), tvm_dtype(a.type.dtype), name=f"in{i}")
+              for i, a in enumerate(body.args)]
+    env = {id(a): t for a, t in zip(body.args, inputs)}
+    for node in body.nodes:
+        outs = get_lowering(node.op).compute([env[id(v)] for v in node.operands], node.attrs,
+                                             [r.type for r in node.results])
+        outs = outs if isinstance(outs, (list, tuple)) else [outs]
+        for r, t in zip(node.results, outs):
+            env[id(r)] = t
+    outputs = []
+    for v in body.outputs:
+        t = env[id(v)]
+        if any(t is x for x in inputs) or any(t is o for o in outputs):
+            t = te.compute(t.shape, lambda *i, t=t: t(*i), name="copy")  # an output needs its own buffer
+        outputs.append(t)
+    return inputs, outputs
+
+
+def _static_shape(v: Value) -> list[int]:
+    if not v.type.is_static:
+        raise UnsupportedOpError(f"kernel argument {v.type} has symbolic dims; bind them with input_shapes")
+    return list(v.type.shape)
+
+
+def build_primfunc(spec: KernelSpec, name: str):
+    inputs, outputs = build_compute(spec.body)
+    return te.create_prim_func(inputs + outputs).with_attr("global_symbol", name)

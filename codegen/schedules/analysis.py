@@ -1,0 +1,49 @@
+"""Facts about blocks in an s_tir Schedule that the rules share."""
+
+from __future__ import annotations
+
+from tvm import tirx
+from tvm.s_tir import ScheduleError
+
+REDUCE_ITER = 2  # IterVar.CommReduce
+
+
+def blocks(sch) -> list:
+    return list(sch.get_child_blocks(sch.get_sblock("root")))
+
+
+def is_reduction(sch, block) -> bool:
+    return any(int(iv.iter_type) == REDUCE_ITER for iv in sch.get(block).iter_vars)
+
+
+def is_output(sch, block) -> bool:
+    params = list(sch.mod["main"].params)
+    return any(w.source.same_as(p) for w in sch.get(block).writes for p in params)
+
+
+def extent(sch, loop) -> int | None:
+    e = sch.get(loop).extent
+    return int(e) if isinstance(e, tirx.IntImm) else None
+
+
+def inline_all(sch, keep=()) -> None:
+    """Inline every non-output, non-reduction block (pads, broadcasts, casts) into its consumers."""
+    changed = True
+    while changed:
+        changed = False
+        for b in blocks(sch):
+            if is_output(sch, b) or is_reduction(sch, b) or any(sch.get(b).same_as(sch.get(k)) for k in keep):
+                continue
+            try:
+                sch.compute_inline(b)
+                changed = True
+            except ScheduleError:
+                continue
+
+
+def try_reverse_inline(sch, block) -> bool:
+    try:
+        sch.reverse_compute_inline(block)
+        return True
+    except ScheduleError:
+        return False

@@ -1,0 +1,145 @@
+"""Shape ops and constants: Reshape, Squeeze/Unsqueeze, Flatten, Expand, Tile, Shape, Size,
+Constant, ConstantOfShape, Range, EyeLike, Identity, Dropout (inference), Cast, CastLike."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...ir.graph import Value
+from .node import NodeView
+from .registry import converter
+
+
+@converter("Reshape", since=5)
+def reshape(n: NodeView):
+    shape = n.ints(1)
+    if n.attr("allowzero", 0) and 0 in shape:  # a literal 0 is an empty dim, not a copy
+        if -1 in shape:
+            total = int(np.prod(n.static_shape(0)))
+            known = int(np.prod([d for d in shape if d != -1]))
+            shape = [total // known if known and d == -1 else (0 if d == -1 else d) for d in shape]
+        if not all(isinstance(d, int) for d in n.shape(0)) or 0 in n.shape(0):
+            return n.op("reshape", n.input(0), shape=shape)
+        n.fail(f"allowzero reshape of {list(n.shape(0))} to {shape}: element counts differ")
+    return n.op("reshape", n.input(0), shape=shape)
+
+
+def _axes(n: NodeView, since_input: int = 13) -> list[int] | None:
+    return n.ints(1) if n.opset >= since_input else n.attr("axes")
+
+
+@converter("Squeeze")
+def squeeze(n: NodeView):
+    return n.op("squeeze", n.input(0), axes=_axes(n))
+
+
+@converter("Unsqueeze")
+def unsqueeze(n: NodeView):
+    return n.op("unsqueeze", n.input(0), axes=_axes(n))
+
+
+@converter("Flatten")
+def flatten(n: NodeView):
+    return n.op("flatten", n.input(0), axis=n.attr("axis", 1))
+
+
+@converter("Expand")
+def expand(n: NodeView):
+    return n.op("expand", n.input(0), shape=n.ints(1))
+
+
+@converter("Tile")
+def tile(n: NodeView):
+    return n.op("tile", n.input(0), repeats=n.ints(1))
+
+
+@converter("Shape")
+def shape(n: NodeView):
+    """A constant when the shape is static, else a shape_of node (sliced by start/end)."""
+    dims = n.shape(0)
+    start, end = n.attr("start", 0), n.attr("end", len(dims))
+    if all(isinstance(d, int) for d in dims[start:end]):
+        return np.array(dims[start:end], np.int64)
+    out = n.op("shape_of", n.input(0))
+    if (start, end) != (0, len(dims)):
+        out = n.op("slice", out, starts=[start], ends=[end], axes=[0])
+    return out
+
+
+@converter("Size")
+def size(n: NodeView):
+    dims = n.shape(0)
+    if all(isinstance(d, int) for d in dims):
+        return np.array(int(np.prod(dims)), np.int64)
+    return n.op("prod", n.op("shape_of", n.input(0)), axes=[0], keepdims=False)
+
+
+@converter("Constant")
+def constant(n: NodeView):
+    for key, dt in (("value_float", np.float32), ("value_floats", np.float32), ("value_int", np.int64),
+                    ("value_ints", np.int64)):
+        if key in n.attrs:
+            return np.array(n.attrs[key], dt)
+    if "value" in n.attrs:
+        return n.attrs["value"]
+    if "sparse_value" in n.attrs:
+        from ..onnx import _densify
+
+        return _densify(n.proto.attribute[0].sparse_tensor)
+    return n.fail("only tensor, float(s) and int(s) constants are supported")
+
+
+@converter("ConstantOfShape")
+def constant_of_shape(n: NodeView):
+    value = n.attr("value")
+    value = np.zeros(1, np.float32) if value is None else value
+    return np.full(n.ints(0), value.reshape(-1)[0], value.dtype)
+
+
+@converter("Range")
+def range_(n: NodeView):
+    start, limit, delta = (n.const(i) for i in range(3))
+    return n.op("arange", start=start.item(), limit=limit.item(), delta=delta.item(), dtype=start.dtype)
+
+
+@converter("EyeLike")
+def eye_like(n: NodeView):
+    rows, cols = n.static_shape(0)
+    dt = n.dtype_attr("dtype") if "dtype" in n.attrs else n.type(0).dtype
+    return np.eye(rows, cols, k=n.attr("k", 0), dtype=dt.numpy)
+
+
+@converter("Identity")
+def identity(n: NodeView):
+    return n.input(0)
+
+
+@converter("Dropout")
+def dropout(n: NodeView):
+    """Inference only: the data passes through and the mask is all true."""
+    if n.opset >= 12 and n.has(2) and bool(n.const(2).item()):
+        n.fail("training_mode=true (random dropout) is not supported")
+    if n.opset < 7 and n.attr("is_test", 0) == 0:
+        n.fail("dropout in training mode is not supported")
+    x = n.input(0)
+    if not n.has_output(1):
+        return x
+    mask = np.ones(n.static_shape(0), bool)
+    return x, mask
+
+
+@converter("Cast")
+def cast(n: NodeView):
+    return _cast(n, n.dtype_attr("to"))
+
+
+@converter("CastLike")
+def cast_like(n: NodeView):
+    return _cast(n, n.type(1).dtype)
+
+
+def _cast(n: NodeView, to):
+    x = n.input(0)
+    if n.type(0).dtype == to:
+        return x if not isinstance(x, Value) or x.producer is not None else n.op("identity", x)
+    return n.op("cast", x, dtype=to)

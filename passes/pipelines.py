@@ -1,0 +1,17 @@
+"""Named pipelines (-O0 .. -O3): the one table that says which passes each optimization level runs."""
+
+from __future__ import annotations
+
+# Entries are pipeline strings and may name other entries; later passes extend these levels.
+PIPELINES: dict[str, str] = {
+    "O0": "",
+    "O1": "constant-fold,dce",
+    "O2": "constant-fold,cse,dce",
+    "O3": "constant-fold,cse,dce",
+}
+
+
+def pipeline_key(name: str) -> str | None:
+    """The PIPELINES key for "O2" or "-O2", or None if name is not a named pipeline."""
+    key = name[1:] if name.startswith("-") else name
+    return key if key in PIPELINES else None

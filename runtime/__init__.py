@@ -1,0 +1,1 @@
+"""Running compiled models: the execution plan, the executor and the `.kfa` artifact."""

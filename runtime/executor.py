@@ -1,0 +1,81 @@
+"""The executor: preallocated buffers, kernels called in plan order, inputs validated. Never compiles."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Union
+
+import numpy as np
+import tvm
+
+from ..errors import InputError
+from ..ir.types import DTYPES
+from .plan import Plan
+
+Inputs = Union[Mapping[str, np.ndarray], Sequence[np.ndarray]]
+
+
+class Executor:
+    """Runs a compiled library according to its plan, on one device."""
+
+    def __init__(self, lib, plan: Plan, params: Mapping[str, np.ndarray], device=None):
+        self.plan, self.device = plan, device or tvm.cpu()
+        self.param_arrays = dict(params)
+        self.funcs = {name: lib[name] for name in plan.kernels}
+        self.slots = {f"param:{k}": tvm.runtime.tensor(np.ascontiguousarray(v), self.device)
+                      for k, v in params.items()}
+        for slot, (shape, dt) in plan.buffers.items():
+            self.slots[slot] = tvm.runtime.empty(shape, _np_dtype(dt).name, self.device)
+        self._calls = [(self.funcs[s.kernel], s.inputs + s.outputs) for s in plan.steps]
+
+    def bind(self, inputs: Inputs) -> None:
+        """Validate inputs against the signature and copy them to the device."""
+        sigs = self.plan.inputs
+        names = [s.name for s in sigs]
+        if isinstance(inputs, Mapping):
+            missing, extra = [n for n in names if n not in inputs], [n for n in inputs if n not in names]
+            if missing or extra:
+                raise InputError(f"model expects inputs {names}; missing {missing}, unexpected {extra}")
+            arrays = [inputs[n] for n in names]
+        else:
+            arrays = list(inputs)
+            if len(arrays) != len(names):
+                raise InputError(f"model expects {len(names)} inputs {names}, got {len(arrays)}")
+        for sig, a in zip(sigs, arrays):
+            a = np.asarray(a)
+            want = _np_dtype(sig.dtype)
+            if a.dtype != want:
+                raise InputError(f"input '{sig.name}' has dtype {a.dtype}, expected {sig.dtype} ({want})")
+            if list(a.shape) != list(sig.shape):
+                raise InputError(f"input '{sig.name}' has shape {list(a.shape)}, expected {sig.shape}")
+            self.slots[f"in:{sig.name}"] = tvm.runtime.tensor(np.ascontiguousarray(a), self.device)
+
+    def execute(self) -> None:
+        for fn, slots in self._calls:
+            fn(*[self.slots[s] for s in slots])
+
+    def outputs(self) -> dict[str, np.ndarray]:
+        return {sig.name: self.slots[s].numpy() for sig, s in zip(self.plan.outputs, self.plan.output_slots)}
+
+    def run(self, inputs: Inputs) -> dict[str, np.ndarray]:
+        self.bind(inputs)
+        self.execute()
+        return self.outputs()
+
+    def profile(self, inputs: Inputs, repeat: int = 10) -> list[dict]:
+        """Median time of every step over `repeat` runs, in plan order."""
+        self.bind(inputs)
+        times = [[] for _ in self._calls]
+        for _ in range(repeat):
+            for k, (fn, slots) in enumerate(self._calls):
+                args = [self.slots[s] for s in slots]
+                t0 = time.perf_counter()
+                fn(*args)
+                times[k].append(time.perf_counter() - t0)
+        return [{"step": k, "kernel": s.kernel, "median_s": float(np.median(t))}
+                for k, (s, t) in enumerate(zip(self.plan.steps, times))]
+
+
+def _np_dtype(name: str) -> np.dtype:
+    return DTYPES[name].numpy

@@ -1,0 +1,49 @@
+"""The execution plan: which kernel runs when, on which slots. Pure data, JSON round-trippable."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Step:
+    """One kernel call: the compiled function's name and the slots it reads and writes."""
+
+    kernel: str
+    inputs: list[str]
+    outputs: list[str]
+
+
+@dataclass
+class TensorSig:
+    """A named tensor in the model's signature (static shape, IR dtype name)."""
+
+    name: str
+    shape: list[int]
+    dtype: str
+
+
+@dataclass
+class Plan:
+    """Slots are `in:<name>`, `param:<name>` and `buf:<id>`; buffers map to (shape, dtype)."""
+
+    steps: list[Step] = field(default_factory=list)
+    buffers: dict[str, tuple[list[int], str]] = field(default_factory=dict)
+    inputs: list[TensorSig] = field(default_factory=list)
+    outputs: list[TensorSig] = field(default_factory=list)
+    output_slots: list[str] = field(default_factory=list)
+    kernels: dict[str, dict] = field(default_factory=dict)  # name -> {"rule", "anchor", "ops"}
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> Plan:
+        return cls(
+            steps=[Step(**s) for s in d["steps"]],
+            buffers={k: (list(v[0]), v[1]) for k, v in d["buffers"].items()},
+            inputs=[TensorSig(**t) for t in d["inputs"]],
+            outputs=[TensorSig(**t) for t in d["outputs"]],
+            output_slots=list(d["output_slots"]),
+            kernels=dict(d["kernels"]),
+        )
