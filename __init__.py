@@ -3,8 +3,11 @@
 `import kernforge` stays light: TVM and torch load only where they are needed.
 """
 
-from . import errors, ir, passes
-from .ir import interpret, parse_module
-
 __version__ = "0.1.0"
-__all__ = ["errors", "ir", "passes", "interpret", "parse_module", "__version__"]
+
+from . import errors, frontends, ir, passes  # noqa: E402
+from .api import BenchmarkResult, CompiledModel, compile, load  # noqa: E402
+from .ir import interpret, parse_module  # noqa: E402
+
+__all__ = ["errors", "frontends", "ir", "passes", "interpret", "parse_module", "compile", "load",
+           "CompiledModel", "BenchmarkResult", "__version__"]

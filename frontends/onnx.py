@@ -8,7 +8,8 @@ params, inputs (with symbolic dims and input_shapes overrides), nodes and named 
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import onnx

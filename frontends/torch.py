@@ -242,6 +242,8 @@ class _Importer:
             raise UnsupportedOpError(f"result {i} of {_op_name(src.target)} (node %{src.name}) at "
                                      f"{location(src) or '<unknown source>'} is not supported")
         self.env[node] = out
+        if isinstance(out, Value) and out.name is None:
+            out.name = node.name
 
     def _check_types(self, node, out) -> None:
         """Cross-check converter results against torch's FakeTensor metadata; refine unknown dims."""

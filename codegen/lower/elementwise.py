@@ -37,7 +37,7 @@ def _reciprocal(ins, attrs, out_types):
 
 
 def _is_int(t) -> bool:
-    return t.dtype.startswith(("int", "uint"))
+    return str(t.dtype).startswith(("int", "uint"))
 
 
 @lowering("div")
@@ -50,7 +50,9 @@ def _div(ins, attrs, out_types):
 @lowering("mod")
 def _mod(ins, attrs, out_types):
     a, b = ins
-    return _broadcast_binary(a, b, tirx.floormod if _is_int(a) else tirx.fmod, "mod")
+    # Integers take the divisor's sign (NumPy/ONNX fmod=0); floats truncate (C fmod, ONNX fmod=1).
+    fmod = lambda x, y: x - tirx.trunc(x / y) * y
+    return _broadcast_binary(a, b, tirx.floormod if _is_int(a) else fmod, "mod")
 
 
 def _broadcast_binary(a, b, fn, name):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import onnx
 
 from ...errors import KernforgeError, ModelError, UnsupportedOpError
 from . import functions
 from .context import ImportContext, Unavailable
-from .node import NodeView
+from .node import ExpandInstead, NodeView
 from .registry import canonical_domain, find
 
 
@@ -39,24 +39,30 @@ def convert_node(ctx: ImportContext, proto: onnx.NodeProto) -> None:
     view = NodeView(ctx, proto, opset)
     conv = find(proto.domain, proto.op_type, opset)
     if conv is None:
-        expanded = functions.expand(view)
-        if expanded is None:
-            view.fail("no converter and no ONNX function body for this op")
-        saved = ctx.opsets
-        ctx.opsets = {**saved, **expanded[1]}
-        try:
-            for inner in expanded[0]:
-                convert_node(ctx, inner)
-        finally:
-            ctx.opsets = saved
-        return
+        return _convert_body(ctx, view, "no converter and no ONNX function body for this op")
     try:
         results = conv.fn(view)
+    except ExpandInstead as e:
+        return _convert_body(ctx, view, str(e))
     except (UnsupportedOpError, ModelError):
         raise
     except KernforgeError as e:
         raise type(e)(f"{view.where}: {e}") from e
     bind_outputs(view, results)
+
+
+def _convert_body(ctx: ImportContext, view: NodeView, reason: str) -> None:
+    """Import the op's ONNX function body in place of the node."""
+    expanded = functions.expand(view)
+    if expanded is None:
+        view.fail(reason)
+    saved = ctx.opsets
+    ctx.opsets = {**saved, **expanded[1]}
+    try:
+        for inner in expanded[0]:
+            convert_node(ctx, inner)
+    finally:
+        ctx.opsets = saved
 
 
 def bind_outputs(view: NodeView, results) -> None:

@@ -26,6 +26,10 @@ def attribute_value(a: onnx.AttributeProto) -> Any:
     return v
 
 
+class ExpandInstead(Exception):
+    """Raised by a converter for a variant it does not map: import the op's function body instead."""
+
+
 class NodeView:
     """One ONNX node inside an ImportContext; converters read it and emit through it."""
 
@@ -40,6 +44,9 @@ class NodeView:
 
     def fail(self, msg: str):
         raise UnsupportedOpError(f"{self.where}: {msg}")
+
+    def expand_instead(self, reason: str):
+        raise ExpandInstead(reason)
 
     def attr(self, name: str, default: Any = None) -> Any:
         return self.attrs.get(name, default)

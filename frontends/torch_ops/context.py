@@ -11,7 +11,7 @@ import torch
 from ...errors import UnsupportedOpError
 from ...ir.builder import FunctionBuilder
 from ...ir.graph import Param, Value
-from ...ir.types import DType, Dim, TensorType, dtype
+from ...ir.types import Dim, DType, TensorType, dtype
 
 _TORCH_TO_IR = {
     torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16", torch.float64: "f64",

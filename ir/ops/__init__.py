@@ -3,6 +3,7 @@
 from . import (  # noqa: F401  (imported for registration)
     activation,
     attention,
+    bitwise,
     conv,
     elementwise,
     fused,
@@ -13,6 +14,7 @@ from . import (  # noqa: F401  (imported for registration)
     quant,
     reduction,
     transform,
+    trig,
 )
 from .registry import (
     BROADCAST,

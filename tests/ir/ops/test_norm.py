@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from kernforge.errors import InvalidAttributeError, TypeInferenceError
 from kernforge.ir.ops import get_op
 from kernforge.ir.types import tensor

@@ -1,0 +1,147 @@
+"""The ONNX backend conformance suite (onnx.backend.test node tests) run through kernforge.
+
+    python -m kernforge.benchmarks.onnx_conformance [--mode interp] [--json OUT] [-k REGEX] [-j JOBS]
+
+The node test cases are generated locally from the `onnx` package's own case definitions
+(onnx.backend.test.case.node): BackendTest builds every case model and its expected outputs
+in memory, so no test data is downloaded or stored. Tests matching a pattern in
+tests/frontends/onnx_excluded.txt are skipped. The last line printed is `N passed, M failed, K skipped`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import re
+import sys
+import time
+import traceback
+import unittest
+import warnings
+from pathlib import Path
+
+EXCLUDED = Path(__file__).resolve().parents[1] / "tests" / "frontends" / "onnx_excluded.txt"
+SUITE = "OnnxBackendNodeModelTest"
+
+
+def load_exclusions(path: Path = EXCLUDED) -> list[tuple[str, str]]:
+    """(regex, reason) per line `REGEX  # reason`; every pattern must give a reason."""
+    out = []
+    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        pattern, sep, reason = line.partition("#")
+        if not sep or not reason.strip():
+            raise ValueError(f"{path}:{lineno}: an excluded pattern needs a reason after '#'")
+        out.append((pattern.strip(), reason.strip()))
+    return out
+
+
+def node_test_class(mode: str = "interp") -> type[unittest.TestCase]:
+    """The BackendTest TestCase class holding every node test, with exclusions applied."""
+    import onnx.backend.test
+
+    from kernforge.frontends.onnx_backend import KernforgeBackend
+
+    if mode != "interp":
+        raise ValueError(f"unknown mode {mode!r}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the case generators overflow casts on purpose
+        bt = onnx.backend.test.BackendTest(KernforgeBackend, __name__)
+    for pattern, _ in load_exclusions():
+        bt.exclude(pattern)
+    return bt.test_cases[SUITE]
+
+
+class _Recorder(unittest.TestResult):
+    def __init__(self):
+        super().__init__()
+        self.status: dict[str, tuple[str, str]] = {}
+
+    def addSuccess(self, test):
+        self.status[test._testMethodName] = ("passed", "")
+
+    def addFailure(self, test, err):
+        self.status[test._testMethodName] = ("failed", _describe(err))
+
+    addError = addFailure
+
+    def addSkip(self, test, reason):
+        self.status[test._testMethodName] = ("skipped", reason)
+
+
+def _describe(err) -> str:
+    kind, value, _ = err
+    return f"{kind.__name__}: {str(value).strip()[:2000]}"
+
+
+_CLASS: type[unittest.TestCase] | None = None
+
+
+def _run_names(names: list[str]) -> dict[str, tuple[str, str]]:
+    recorder = _Recorder()
+    with warnings.catch_warnings(), open(os.devnull, "w") as quiet:
+        warnings.simplefilter("ignore")
+        stdout, sys.stdout = sys.stdout, quiet
+        try:
+            for name in names:
+                try:
+                    _CLASS(name).run(recorder)
+                except Exception:  # a crash in the harness itself still counts as a failure
+                    recorder.status[name] = ("failed", traceback.format_exc(limit=3))
+        finally:
+            sys.stdout = stdout
+    return recorder.status
+
+
+def run_suite(mode: str = "interp", select: str | None = None, jobs: int = 1) -> dict[str, tuple[str, str]]:
+    """Run the CPU node tests; returns test name -> (passed|failed|skipped, message)."""
+    global _CLASS
+    _CLASS = node_test_class(mode)
+    names = [n for n in unittest.defaultTestLoader.getTestCaseNames(_CLASS) if n.endswith("_cpu")]
+    if select:
+        names = [n for n in names if re.search(select, n)]
+    if jobs <= 1 or len(names) < 2:
+        return _run_names(names)
+    chunks = [names[i::jobs * 8] for i in range(jobs * 8)]
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        results: dict[str, tuple[str, str]] = {}
+        for part in pool.imap_unordered(_run_names, chunks):
+            results.update(part)
+    return dict(sorted(results.items()))
+
+
+def summary(results: dict[str, tuple[str, str]]) -> dict[str, int]:
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    for status, _ in results.values():
+        counts[status] += 1
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=["interp"], default="interp", help="how kernforge runs each model")
+    parser.add_argument("--json", metavar="OUT", help="write every test's status and message to OUT")
+    parser.add_argument("-k", dest="select", metavar="REGEX", help="run only tests whose name matches")
+    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print each failure")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    results = run_suite(args.mode, args.select, args.jobs)
+    counts = summary(results)
+    if args.verbose:
+        for name, (status, message) in results.items():
+            if status == "failed":
+                print(f"FAIL {name}: {message.splitlines()[0] if message else ''}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "mode": args.mode, "seconds": round(time.perf_counter() - start, 1), **counts,
+            "tests": {name: {"status": s, "message": m} for name, (s, m) in results.items()}}, indent=1))
+    print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
