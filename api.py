@@ -146,7 +146,7 @@ def compile(model: Any, target: Any = None, input_shapes: Mapping[str, Sequence[
     """Compile a model for a target (default: this CPU) into a CompiledModel."""
     import tvm
 
-    from .codegen.build import compile_kernels, plan_function
+    from .codegen.build import compile_kernels, plan_function, plan_params
     from .codegen.target import resolve_target
     from .runtime.executor import Executor
 
@@ -156,7 +156,11 @@ def compile(model: Any, target: Any = None, input_shapes: Mapping[str, Sequence[
     with _progress(len(specs), f"compiling for {tgt.describe()}") as bar:
         lib = compile_kernels(specs, tgt, progress=lambda name: bar.update(1))
     used = module.used_params()
-    params = {k: np.asarray(p.data) for k, p in module.params.items() if k in used}
+    empty = sorted(k for k in used if module.params[k].data is None)
+    if empty:
+        raise KernforgeError(f"param(s) {', '.join('@' + k for k in empty)} have no data to compile with "
+                             "(IR text keeps only small params inline; compile from the model or the Module)")
+    params = plan_params(plan, module)  # the params the kernels read, prepacked weights included
     meta = {"kernforge": __version__, "tvm": tvm.__version__, "target": tgt.tvm_dict,
             "opt_level": opt_level, "module": module.name}
     return CompiledModel(Executor(lib, plan, params), lib, print_module(module), meta)

@@ -1,4 +1,4 @@
-"""The `kernforge` command line: `opt` (like mlir-opt) and `inspect`. User mistakes print one line, exit 1."""
+"""The `kernforge` command line: opt (like mlir-opt), inspect, compile, run, demo. Mistakes print one line."""
 
 from __future__ import annotations
 
@@ -104,7 +104,16 @@ def _human_bytes(n: int) -> str:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    stats = module_stats(read_module(args.file))
+    if args.file.endswith(".kfa"):
+        from .cli_compile import artifact_stats
+
+        stats = artifact_stats(args.file)
+        if not args.json:
+            kernels = [f"{k['name']:<32} rule={k['rule']:<10} ops={','.join(k['ops'])}" for k in stats["kernels"]]
+            write_text(format_stats(stats) + "\nkernels\n" + "\n".join(kernels) + "\n", None)
+            return 0
+    else:
+        stats = module_stats(read_module(args.file))
     write_text(json.dumps(stats, indent=2) + "\n" if args.json else format_stats(stats), None)
     return 0
 
@@ -125,9 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
     opt.set_defaults(handler=cmd_opt)
     ins = sub.add_parser("inspect", help="summarize an IR file: ops, params, FLOPs, bytes, signature")
-    ins.add_argument("file", metavar="FILE", help="IR text file, or - for stdin")
+    ins.add_argument("file", metavar="FILE", help="IR text file, - for stdin, or a compiled .kfa artifact")
     ins.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
     ins.set_defaults(handler=cmd_inspect)
+    from .cli_compile import add_commands
+
+    add_commands(sub)
     return parser
 
 

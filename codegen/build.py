@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import tvm
 
 from ..errors import UnsupportedOpError
-from ..ir.graph import Function, Param
+from ..ir.graph import Function, Module, Param
 from ..runtime.plan import Plan, Step, TensorSig
-from .kernel import KernelSpec, build_primfunc, kernel_spec, unsupported_ops
+from .kernel import KernelSpec, arg_packs, build_primfunc, kernel_spec, unsupported_ops
 from .schedules import apply_schedule
 from .target import Target
 
@@ -22,8 +23,10 @@ def plan_function(func: Function) -> tuple[Plan, dict[str, KernelSpec]]:
     plan, specs, by_key = Plan(), {}, {}
     slots: dict[int, str] = {id(a): f"in:{a.name}" for a in func.args}
 
-    def slot(v) -> str:
-        return f"param:{v.name}" if isinstance(v, Param) else slots[id(v)]
+    def slot(v, pack=None) -> str:
+        if isinstance(v, Param):
+            return f"param:{v.name}@{pack.name}" if pack else f"param:{v.name}"
+        return slots[id(v)]
 
     for i, node in enumerate(func.nodes):
         spec = kernel_spec(node)
@@ -38,12 +41,24 @@ def plan_function(func: Function) -> tuple[Plan, dict[str, KernelSpec]]:
             slots[id(r)] = f"buf:{i}.{j}"
             plan.buffers[slots[id(r)]] = (list(r.type.shape), r.type.dtype.name)
             outs.append(slots[id(r)])
-        plan.steps.append(Step(name, [slot(v) for v in node.operands], outs))
+        plan.steps.append(Step(name, [slot(v, spec.packs.get(j)) for j, v in enumerate(node.operands)], outs))
     plan.output_slots = [slot(v) for v in func.outputs]
     plan.inputs = [TensorSig(n, list(a.type.shape), a.type.dtype.name) for n, a in zip(func.input_names, func.args)]
     plan.outputs = [TensorSig(n, list(v.type.shape), v.type.dtype.name)
                     for n, v in zip(func.output_names, func.outputs)]
     return plan, specs
+
+
+def plan_params(plan: Plan, module: Module) -> dict[str, np.ndarray]:
+    """The arrays of every `param:` slot the plan reads; `<name>@<layout>` ones are packed here, once."""
+    packs = {f"{v.name}@{p.name}": (v, p) for node in module.main.nodes
+             for j, p in arg_packs(node).items() for v in [node.operands[j]]}
+    read = {s for step in plan.steps for s in step.inputs} | set(plan.output_slots)
+    out = {}
+    for slot in sorted(s[len("param:"):] for s in read if s.startswith("param:")):
+        v, pack = packs.get(slot, (module.params.get(slot), None))
+        out[slot] = pack.pack(np.asarray(v.data)) if pack else np.asarray(v.data)
+    return out
 
 
 def compile_kernels(specs: dict[str, KernelSpec], target: Target,

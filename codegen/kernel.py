@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tvm import te
 
 from ..errors import UnsupportedOpError
-from ..ir.graph import Function, Node, Value
+from ..ir.graph import Function, Node, Param, Value
 from ..ir.ops import FUSION_KINDS, get_op
 from ..ir.printer import print_function
 from .dtypes import tvm_dtype
-from .lower import get_lowering
+from .lower import Prepack, get_lowering
 
 # Which op of a kernel decides its schedule: the heaviest fusion kind wins.
 _PRIORITY = {k: i for i, k in enumerate(reversed(FUSION_KINDS))}
@@ -25,6 +25,7 @@ class KernelSpec:
     key: str
     rule: str
     anchor: str
+    packs: dict[int, Prepack] = field(default_factory=dict)  # body arg index -> layout of the weight it gets
 
 
 def kernel_body(node: Node) -> Function:
@@ -40,8 +41,25 @@ def kernel_body(node: Node) -> Function:
 def kernel_spec(node: Node) -> KernelSpec:
     body = kernel_body(node)
     anchor = max(body.nodes, key=lambda n: _PRIORITY[get_op(n.op).fusion])
+    packs = arg_packs(node)
     body_key = print_function(Function("k", body.args, body.nodes, body.outputs))
-    return KernelSpec(body, body_key, get_lowering(anchor.op).rule, anchor.op)
+    body_key += "".join(f"\npack {i} {p.name}" for i, p in sorted(packs.items()))
+    return KernelSpec(body, body_key, get_lowering(anchor.op).rule, anchor.op, packs)
+
+
+def arg_packs(node: Node) -> dict[int, Prepack]:
+    """Layouts for the node's weight operands (Params with data) that an op of its body asks for."""
+    body = kernel_body(node)
+    arg_index = {id(a): i for i, a in enumerate(body.args)}
+    packs: dict[int, Prepack] = {}
+    for inner in body.nodes:
+        choose = get_lowering(inner.op).prepack
+        wanted = choose([v.type for v in inner.operands], inner.attrs) if choose else {}
+        for j, pack in wanted.items():
+            i = arg_index.get(id(inner.operands[j])) if j < len(inner.operands) else None
+            if i is not None and isinstance(node.operands[i], Param) and node.operands[i].data is not None:
+                packs.setdefault(i, pack)
+    return packs
 
 
 def unsupported_ops(nodes: list[Node]) -> list[str]:
@@ -58,11 +76,16 @@ def unsupported_ops(nodes: list[Node]) -> list[str]:
     return missing
 
 
-def build_compute(body: Function) -> tuple[list[te.Tensor], list[te.Tensor]]:
-    """Placeholders for the body's arguments and TE tensors for its outputs."""
-    inputs = [te.placeholder(_static_shape(a), tvm_dtype(a.type.dtype), name=f"in{i}")
-              for i, a in enumerate(body.args)]
-    env = {id(a): t for a, t in zip(body.args, inputs)}
+def build_compute(body: Function, packs: dict[int, Prepack] | None = None) -> tuple[list[te.Tensor], list[te.Tensor]]:
+    """Placeholders for the body's arguments (prepacked ones in their packed shape, read back through
+    their view) and TE tensors for its outputs."""
+    packs = packs or {}
+    inputs, env = [], {}
+    for i, a in enumerate(body.args):
+        shape, pack = _static_shape(a), packs.get(i)
+        t = te.placeholder(pack.shape(tuple(shape)) if pack else shape, tvm_dtype(a.type.dtype), name=f"in{i}")
+        inputs.append(t)
+        env[id(a)] = pack.view(t, tuple(shape)) if pack else t
     for node in body.nodes:
         outs = get_lowering(node.op).compute([env[id(v)] for v in node.operands], node.attrs,
                                              [r.type for r in node.results])
@@ -85,5 +108,5 @@ def _static_shape(v: Value) -> list[int]:
 
 
 def build_primfunc(spec: KernelSpec, name: str):
-    inputs, outputs = build_compute(spec.body)
+    inputs, outputs = build_compute(spec.body, spec.packs)
     return te.create_prim_func(inputs + outputs).with_attr("global_symbol", name)

@@ -24,6 +24,7 @@ from .onnx_ops.context import ImportContext, onnx_dtype, sanitize
 from .onnx_ops.registry import LATEST, OLDEST
 
 Shapes = Mapping[str, Sequence[Any]]
+FOLDABLE_SIZE = 16  # initializers this small are folded like constants; larger ones stay params
 
 
 def load_model(model: Any) -> onnx.ModelProto:
@@ -54,9 +55,9 @@ def check_model(model: onnx.ModelProto) -> None:
 
 def model_opsets(model: onnx.ModelProto) -> dict[str, int]:
     opsets = {("" if o.domain == "ai.onnx" else o.domain): o.version for o in model.opset_import}
-    default = opsets.get("", 0)
-    if not OLDEST <= default <= LATEST:
-        raise UnsupportedOpError(f"ONNX opset {default} is not supported; kernforge imports opsets {OLDEST} to {LATEST}")
+    if opsets.get("", 0) > LATEST:
+        raise UnsupportedOpError(f"ONNX opset {opsets['']} is newer than this onnx package knows ({LATEST}); "
+                                 f"kernforge imports opsets {OLDEST} to {LATEST}")
     return opsets
 
 
@@ -94,12 +95,16 @@ class GraphImporter:
         return self.module
 
     def _params(self) -> set[str]:
-        """Initializers become params (also those that are graph inputs: they are constants)."""
+        """Initializers become params (also those that are graph inputs: they are constants);
+        tiny ones are constants that fold and become params only where a node uses them."""
         names = set()
         arrays = [(t.name, _initializer(t)) for t in self.graph.initializer]
         arrays += [(s.values.name, _densify(s)) for s in self.graph.sparse_initializer]
         for name, data in arrays:
-            self.ctx.env[name] = self.module.add_param(sanitize(name), data)
+            if data.size <= FOLDABLE_SIZE:  # shape vectors and scalars: known values that fold
+                self.ctx.bind(name, data)
+            else:
+                self.ctx.env[name] = self.module.add_param(sanitize(name), data)
             names.add(name)
         return names
 

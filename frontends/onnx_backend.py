@@ -43,13 +43,17 @@ def _ancestor_inputs(graph: onnx.GraphProto, value: str, inputs: set[str]) -> se
 
 
 def _freeze(model: onnx.ModelProto, values: dict[str, np.ndarray]) -> onnx.ModelProto:
-    """A copy of model whose graph inputs in `values` are initializers holding those values."""
+    """A copy of model whose graph inputs in `values` are Constant nodes holding those values."""
     out = onnx.ModelProto()
     out.CopyFrom(model)
     keep = [i for i in out.graph.input if i.name not in values]
     del out.graph.input[:]
     out.graph.input.extend(keep)
-    out.graph.initializer.extend(numpy_helper.from_array(np.asarray(v), name) for name, v in values.items())
+    consts = [helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.asarray(v)))
+              for name, v in values.items()]
+    nodes = consts + list(out.graph.node)
+    del out.graph.node[:]
+    out.graph.node.extend(nodes)
     return out
 
 

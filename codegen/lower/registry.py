@@ -1,9 +1,12 @@
-"""The lowering registry: op name -> TE compute, plus the schedule rule a kernel anchored on it uses."""
+"""The lowering registry: op name -> TE compute, the schedule rule a kernel anchored on it uses, and the
+compile-time layouts (prepacks) it wants for weight operands."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
 
 from ...errors import UnsupportedOpError
 
@@ -12,25 +15,41 @@ Compute = Callable[..., object]
 
 
 @dataclass(frozen=True)
+class Prepack:
+    """A weight layout made once at compile time: NumPy packing, the packed shape, and the TE view
+    (packed placeholder, logical shape) -> logical tensor through which the compute reads it."""
+
+    name: str
+    pack: Callable[[np.ndarray], np.ndarray]
+    shape: Callable[[tuple], tuple]
+    view: Callable[..., object]
+
+
+# prepack(operand types, attrs) -> {operand index: Prepack}; applied only to Param operands with data.
+PrepackChoice = Callable[[list, dict], dict[int, Prepack]]
+
+
+@dataclass(frozen=True)
 class Lowering:
-    """How one IR op becomes TE: its compute and the schedule rule for kernels it anchors."""
+    """How one IR op becomes TE: its compute, the schedule rule for kernels it anchors, its prepacks."""
 
     op: str
     compute: Compute
     rule: str
+    prepack: PrepackChoice | None = None
 
 
 LOWERINGS: dict[str, Lowering] = {}
 
 
-def lowering(*ops: str, rule: str = "injective"):
+def lowering(*ops: str, rule: str = "injective", prepack: PrepackChoice | None = None):
     """Decorator registering one compute function for one or more ops."""
 
     def wrap(fn: Compute) -> Compute:
         for op in ops:
             if op in LOWERINGS:
                 raise ValueError(f"lowering for {op} registered twice")
-            LOWERINGS[op] = Lowering(op, fn, rule)
+            LOWERINGS[op] = Lowering(op, fn, rule, prepack)
         return fn
 
     return wrap

@@ -54,3 +54,14 @@ def schedule_reduce(sch, target) -> None:
             schedule_reduction_block(sch, b, target)
         else:
             vectorize_spatial(sch, b, target)
+
+
+@schedule_rule("llvm", "opaque")
+def schedule_opaque(sch, target) -> None:
+    try:
+        found = blocks(sch)
+    except ScheduleError:
+        return
+    for b in found:
+        if sch.get(b).iter_vars:
+            vectorize_spatial(sch, b, target)

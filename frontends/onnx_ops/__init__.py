@@ -8,10 +8,13 @@ from . import (  # noqa: F401  (imported for registration)
     indexing,
     layout,
     linalg,
+    ml,
     norm,
     quant,
+    recurrent,
     reduction,
     shape,
+    spectral,
 )
 from .registry import CONVERTERS, LATEST, OLDEST, converter, find
 

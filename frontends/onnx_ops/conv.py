@@ -38,8 +38,8 @@ def window_attrs(n: NodeView, kernel: list[int]) -> dict:
     return {"strides": strides, "pads": pads, "dilations": dilations}
 
 
-def kernel_of(n: NodeView) -> list[int]:
-    return list(n.attr("kernel_shape", n.static_shape(1)[2:]))
+def kernel_of(n: NodeView, weight: int = 1) -> list[int]:
+    return list(n.attr("kernel_shape", n.static_shape(weight)[2:]))
 
 
 def _conv_op(n: NodeView, base: str) -> str:
@@ -133,3 +133,12 @@ def lp_pool(n: NodeView):
 @converter("GlobalAveragePool", "GlobalMaxPool")
 def global_pool(n: NodeView):
     return n.op("global_avg_pool" if n.op_type == "GlobalAveragePool" else "global_max_pool", n.input(0))
+
+
+@converter("MaxUnpool")
+def max_unpool(n: NodeView):
+    kernel = list(n.attr("kernel_shape"))
+    k = len(kernel)
+    shape = n.ints(2)
+    return n.op("max_unpool", n.input(0), n.input(1), kernel_shape=kernel, strides=n.attr("strides", [1] * k),
+                pads=n.attr("pads", [0] * (2 * k)), output_shape=shape)

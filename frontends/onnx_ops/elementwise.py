@@ -24,7 +24,8 @@ UNARY = {
 VARIADIC = {"Sum": "add", "Max": "maximum", "Min": "minimum", "Mean": "add"}
 
 
-@converter(*BINARY)
+# Before opset 7 these took a `broadcast` attribute instead of NumPy broadcasting.
+@converter(*BINARY, since=7)
 def binary(n: NodeView):
     return n.op(BINARY[n.op_type], n.input(0), n.input(1))
 
@@ -34,7 +35,7 @@ def unary(n: NodeView):
     return n.op(UNARY[n.op_type], n.input(0))
 
 
-@converter(*VARIADIC)
+@converter(*VARIADIC, since=6)
 def variadic(n: NodeView):
     """Sum/Max/Min/Mean of n inputs as a left-to-right chain of broadcasting binary ops."""
     xs = [x for x in n.inputs() if x is not None]
@@ -48,7 +49,7 @@ def variadic(n: NodeView):
     return acc
 
 
-@converter("Pow")
+@converter("Pow", since=7)
 def pow_(n: NodeView):
     """ONNX lets the exponent's dtype differ; the result takes the base's dtype."""
     base, exponent = n.input(0), n.input(1)
@@ -57,11 +58,13 @@ def pow_(n: NodeView):
     return n.op("pow", base, exponent)
 
 
-@converter("Mod")
+@converter("Mod", since=10)
 def mod(n: NodeView):
-    """fmod=0 is Python's mod (integers only in ONNX); fmod=1 is C's fmod, which truncates."""
+    """fmod=0 is Python's mod (the divisor's sign); fmod=1 is C's fmod (the dividend's sign)."""
     a, b = n.input(0), n.input(1)
-    if not n.attr("fmod", 0) or n.type(0).dtype.is_float:
+    if not n.attr("fmod", 0):
+        return n.op("floor_mod", a, b)
+    if n.type(0).dtype.is_float:
         return n.op("mod", a, b)
     return n.op("sub", a, n.op("mul", n.op("div", a, b), b))  # integer div truncates toward zero
 

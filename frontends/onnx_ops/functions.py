@@ -104,6 +104,27 @@ def _instantiate(inner: onnx.NodeProto, rename, attrs: dict) -> onnx.NodeProto:
                 resolved.CopyFrom(attrs[a.ref_attr_name])
                 resolved.name = a.name
                 out.attribute.append(resolved)
+        elif a.type == onnx.AttributeProto.GRAPH:
+            resolved = onnx.AttributeProto()
+            resolved.CopyFrom(a)
+            _rename_outer(resolved.g, rename, set())
+            out.attribute.append(resolved)
         else:
             out.attribute.append(a)
     return out
+
+
+def _rename_outer(graph: onnx.GraphProto, rename, outer_locals: set[str]) -> None:
+    """Rename, in place, the names a subgraph takes from the function body around it."""
+    local = set(outer_locals) | {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    local |= {o for node in graph.node for o in node.output}
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name and name not in local:
+                node.input[i] = rename(name)
+        for a in node.attribute:
+            if a.type == onnx.AttributeProto.GRAPH:
+                _rename_outer(a.g, rename, local)
+    for o in graph.output:
+        if o.name not in local:
+            o.name = rename(o.name)

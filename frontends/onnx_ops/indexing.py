@@ -59,3 +59,9 @@ def compress(n: NodeView):
     dim = n.shape(0)[axis] if axis is not None else int(np.prod(n.static_shape(0)))
     picked = np.nonzero(cond[:dim] if isinstance(dim, int) else cond)[0].astype(np.int64)
     return n.op("gather", x, picked, axis=0 if axis is None else axis)
+
+
+@converter("ReverseSequence")
+def reverse_sequence(n: NodeView):
+    return n.op("reverse_sequence", n.input(0), n.input(1), batch_axis=n.attr("batch_axis", 1),
+                time_axis=n.attr("time_axis", 0))

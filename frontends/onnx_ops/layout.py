@@ -83,7 +83,14 @@ def depth_to_space(n: NodeView):
 
 @converter("SpaceToDepth")
 def space_to_depth(n: NodeView):
-    return n.op("space_to_depth", n.input(0), blocksize=n.attr("blocksize"))
+    b = n.attr("blocksize")
+    if n.attr("mode", "DCR") == "DCR":
+        return n.op("space_to_depth", n.input(0), blocksize=b)
+    # CRD: the channel varies slowest, then the block row and column.
+    c, h, w = n.static_shape(0)[1:]
+    x = n.op("reshape", n.input(0), shape=[0, c, h // b, b, w // b, b])
+    x = n.op("transpose", x, perm=[0, 1, 3, 5, 2, 4])
+    return n.op("reshape", x, shape=[0, c * b * b, h // b, w // b])
 
 
 UNSUPPORTED_RESIZE = {"exclude_outside": 0, "antialias": 0}
@@ -141,3 +148,22 @@ def _upsample(n: NodeView, scales: list[float]):
     mode = {"bilinear": "linear", "trilinear": "linear"}.get(n.attr("mode", "nearest"), n.attr("mode", "nearest"))
     return n.op("resize", n.input(0), scales=scales, mode=mode, coordinate_transformation_mode="asymmetric",
                 nearest_mode="floor")
+
+
+GRID_MODES = {"bilinear": "linear", "bicubic": "cubic"}  # the opset 16 names
+
+
+@converter("GridSample", since=16)
+def grid_sample(n: NodeView):
+    mode = n.attr("mode", "linear" if n.opset >= 20 else "bilinear")
+    return n.op("grid_sample", n.input(0), n.input(1), mode=GRID_MODES.get(mode, mode),
+                padding_mode=n.attr("padding_mode", "zeros"), align_corners=bool(n.attr("align_corners", 0)))
+
+
+@converter("Col2Im", since=18)
+def col2im(n: NodeView):
+    image, block = n.ints(1), n.ints(2)
+    k = len(image)
+    return n.op("col2im", n.input(0), image_shape=image, block_shape=block,
+                dilations=n.attr("dilations", [1] * k), pads=n.attr("pads", [0] * (2 * k)),
+                strides=n.attr("strides", [1] * k))

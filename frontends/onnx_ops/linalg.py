@@ -20,7 +20,11 @@ def gemm(n: NodeView):
 
 @converter("Einsum")
 def einsum(n: NodeView):
-    return n.op("einsum", *n.inputs(), equation=n.attr("equation").replace(" ", ""))
+    xs, dt = n.inputs(), n.type(0).dtype
+    if dt.name == "bf16":  # NumPy's einsum has no bfloat16 kernels: compute in f32
+        xs = [n.op("cast", x, dtype="f32") for x in xs]
+    y = n.op("einsum", *xs, equation=n.attr("equation").replace(" ", ""))
+    return n.op("cast", y, dtype=dt) if dt.name == "bf16" else y
 
 
 @converter("MatMulInteger")
@@ -47,6 +51,11 @@ def qlinear_conv(n: NodeView):
     if n.has(8):  # the int32 bias is quantized with scale x_scale * w_scale
         bias_scale = n.op("mul", n.input(1), n.input(4))
         operands.append(n.op("mul", n.op("cast", n.input(8), dtype=n.type(1).dtype), bias_scale))
-    attrs = window_attrs(n, kernel_of(n))
+    attrs = window_attrs(n, kernel_of(n, 3))
     y = n.op(_conv_op(n, "conv"), *operands, group=n.attr("group", 1), **attrs)
     return n.op("quantize_linear", y, n.input(6), n.input(7))
+
+
+@converter("Det")
+def det(n: NodeView):
+    return n.op("det", n.input(0))

@@ -25,11 +25,36 @@ def reduce_axes(n: NodeView) -> tuple[int, ...] | None:
     return tuple(int(a) for a in axes)
 
 
+# The value of each reduction over no elements (ONNX defines reductions of empty sets).
+EMPTY = {"ReduceSum": 0, "ReduceMean": np.nan, "ReduceMax": -np.inf, "ReduceMin": np.inf, "ReduceProd": 1,
+         "ReduceSumSquare": 0, "ReduceL2": 0, "ReduceLogSumExp": -np.inf, "ReduceL1": 0, "ReduceLogSum": -np.inf}
+
+
+def empty_reduction(n: NodeView, axes, keepdims: bool) -> np.ndarray | None:
+    """The constant result when a reduced axis is empty, else None."""
+    shape, dt = n.shape(0), n.type(0).dtype.numpy
+    rank = len(shape)
+    axes = range(rank) if axes is None else [a % rank for a in axes]
+    if not any(shape[a] == 0 for a in axes) or not all(isinstance(d, int) for d in shape):
+        return None
+    out = [1 if i in axes else d for i, d in enumerate(shape)] if keepdims else \
+        [d for i, d in enumerate(shape) if i not in axes]
+    value = EMPTY[n.op_type]
+    if dt == np.bool_:
+        value = n.op_type == "ReduceMin"
+    elif np.issubdtype(dt, np.integer) and not np.isfinite(value):
+        value = np.iinfo(dt).min if value < 0 else np.iinfo(dt).max
+    return np.full(out, value, dt)
+
+
 @converter(*REDUCE)
 def reduce(n: NodeView):
     x, axes = n.input(0), reduce_axes(n)
     if axes == ():
         return n.op("identity", x)
+    empty = empty_reduction(n, axes, bool(n.attr("keepdims", 1)))
+    if empty is not None:
+        return empty
     if n.op_type == "ReduceL1":
         x = n.op("abs", x)
     out = n.op(REDUCE[n.op_type], x, axes=axes, keepdims=bool(n.attr("keepdims", 1)))

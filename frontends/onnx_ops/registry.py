@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import onnx
 
 LATEST = onnx.defs.onnx_opset_version()
-OLDEST = 7  # the oldest default-domain opset kernforge imports
+OLDEST = 7  # the oldest default-domain opset kernforge promises; older models import where converters allow
 
 
 @dataclass(frozen=True)

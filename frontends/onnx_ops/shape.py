@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir.graph import Value
 from .node import NodeView
 from .registry import converter
 
@@ -13,14 +12,11 @@ from .registry import converter
 @converter("Reshape", since=5)
 def reshape(n: NodeView):
     shape = n.ints(1)
-    if n.attr("allowzero", 0) and 0 in shape:  # a literal 0 is an empty dim, not a copy
-        if -1 in shape:
-            total = int(np.prod(n.static_shape(0)))
-            known = int(np.prod([d for d in shape if d != -1]))
-            shape = [total // known if known and d == -1 else (0 if d == -1 else d) for d in shape]
-        if not all(isinstance(d, int) for d in n.shape(0)) or 0 in n.shape(0):
-            return n.op("reshape", n.input(0), shape=shape)
-        n.fail(f"allowzero reshape of {list(n.shape(0))} to {shape}: element counts differ")
+    if n.attr("allowzero", 0) and 0 in shape:
+        # A literal 0 is an empty dim, not a copy: the result has no elements, so it is a constant.
+        if int(np.prod(n.static_shape(0))) != 0:
+            n.fail(f"allowzero reshape of {list(n.shape(0))} to {shape}: element counts differ")
+        return np.zeros([0 if d == -1 else d for d in shape], n.type(0).dtype.numpy)
     return n.op("reshape", n.input(0), shape=shape)
 
 
@@ -117,8 +113,9 @@ def identity(n: NodeView):
 @converter("Dropout")
 def dropout(n: NodeView):
     """Inference only: the data passes through and the mask is all true."""
-    if n.opset >= 12 and n.has(2) and bool(n.const(2).item()):
-        n.fail("training_mode=true (random dropout) is not supported")
+    training = n.opset >= 12 and n.has(2) and bool(n.const(2).item())
+    if training and float(n.const(1, 0.5).item()) != 0.0:
+        n.fail("training_mode=true with a nonzero ratio (random dropout) is not supported")
     if n.opset < 7 and n.attr("is_test", 0) == 0:
         n.fail("dropout in training mode is not supported")
     x = n.input(0)
@@ -139,7 +136,14 @@ def cast_like(n: NodeView):
 
 
 def _cast(n: NodeView, to):
-    x = n.input(0)
-    if n.type(0).dtype == to:
-        return x if not isinstance(x, Value) or x.producer is not None else n.op("identity", x)
+    x, src = n.input(0), n.type(0).dtype
+    if src == to:
+        return x
+    if to.is_float and to.bits == 8 and src.bits > 8 and n.attr("saturate", 1):
+        x = n.op("clip", x, min=to.min, max=to.max)  # saturate: out-of-range values become +-max
     return n.op("cast", x, dtype=to)
+
+
+@converter("BitCast")
+def bitcast(n: NodeView):
+    return n.op("bitcast", n.input(0), dtype=n.dtype_attr("to"))

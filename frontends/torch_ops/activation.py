@@ -41,35 +41,15 @@ def elu(cx: Ctx, x, alpha=1.0, scale=1.0, input_scale=1.0):
     return y if scale == 1 else cx.op("mul", y, cx.like(scale, y))
 
 
-@converts(aten.softplus)
-def softplus(cx: Ctx, x, beta=1.0, threshold=20.0):
-    """log(1 + exp(beta x)) / beta, linear above threshold as in torch."""
-    bx = x if beta == 1 else cx.op("mul", x, cx.like(beta, x))
-    y = cx.op("softplus", bx)
-    y = y if beta == 1 else cx.op("div", y, cx.like(beta, y))
-    return cx.op("where", cx.op("greater", bx, cx.like(threshold, bx)), x, y)
-
-
-@converts(aten.clamp, aten.clamp_min, aten.clamp_max)
+@converts(aten.clamp)
 def clamp(cx: Ctx, x, lo=None, hi=None):
-    packet = cx.node.target.overloadpacket
-    if packet is aten.clamp_max:
-        lo, hi = None, lo
+    """clip for float bounds; maximum/minimum for tensor bounds or integer tensors."""
     dt = cx.out_dtype()
     x = cx.cast(x, dt)
-    if not is_tensor(lo) and not is_tensor(hi):
-        if dt.is_float:
-            return cx.op("clip", x, min=lo, max=hi)
+    if not is_tensor(lo) and not is_tensor(hi) and dt.is_float:
+        return cx.op("clip", x, min=lo, max=hi)
     if lo is not None:
         x = cx.op("maximum", x, cx.tensor(lo, dt))
     if hi is not None:
         x = cx.op("minimum", x, cx.tensor(hi, dt))
     return x
-
-
-@converts(aten._prelu_kernel)
-def prelu(cx: Ctx, x, weight):
-    """torch's weight has one slope per channel (dim 1); reshape it to broadcast over N C ..."""
-    if weight.type.rank == 1 and x.type.rank > 2:
-        weight = cx.op("reshape", weight, shape=[-1] + [1] * (x.type.rank - 2))
-    return cx.op("prelu", x, weight)

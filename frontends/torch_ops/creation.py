@@ -1,4 +1,4 @@
-"""Tensor factories: full, full_like, scalar_tensor, arange, empty, fill. Static ones are constants."""
+"""Tensor factories: full, full_like, scalar_tensor, arange, empty. Static ones are constants."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 from torch.ops import aten
 
 from ...ir.types import boolean
-from .context import Ctx, is_tensor
+from .context import Ctx
 from .registry import converts
 
 
@@ -20,7 +20,7 @@ def scalar_tensor(cx: Ctx, value, **_):
     return cx.const(value, cx.out_dtype(), "scalar")
 
 
-@converts(aten.empty, aten.empty_strided)
+@converts(aten.empty, aten.empty_strided, aten.empty_permuted)
 def empty(cx: Ctx, size, *args, **_):
     """Uninitialized memory in torch; zeros here, so results are at least deterministic."""
     return cx.const(np.zeros(cx.static(size, "empty size")), cx.out_dtype(), "empty")
@@ -41,13 +41,6 @@ def filled_like(cx: Ctx, x, value):
 @converts(aten.full_like)
 def full_like(cx: Ctx, x, fill_value, **_):
     return filled_like(cx, x, fill_value)
-
-
-@converts(aten.fill)
-def fill(cx: Ctx, x, value):
-    if is_tensor(value):
-        return cx.op("expand", cx.cast(value, cx.out_dtype()), shape=cx.static(x.type.shape, "fill shape"))
-    return filled_like(cx, x, value)
 
 
 @converts(aten.arange)

@@ -34,14 +34,6 @@ def add_sub(cx: Ctx, a, b, *, alpha=1):
     return binary(cx, "add" if cx.node.target.overloadpacket is aten.add else "sub", a, b)
 
 
-@converts(aten.rsub)
-def rsub(cx: Ctx, a, b, *, alpha=1):
-    """b - alpha * a."""
-    if alpha != 1:
-        a = binary(cx, "mul", a, alpha)
-    return binary(cx, "sub", b, a)
-
-
 @converts(aten.div)
 def div(cx: Ctx, a, b, *, rounding_mode=None):
     """True division in the result dtype; floor/trunc modes round the float quotient, or for
@@ -91,6 +83,13 @@ def pow_(cx: Ctx, a, b):
         x = cx.tensor(a, cx.out_dtype())
         return cx.op("mul", x, x)  # exact, and what torch's own kernel does for squares
     return binary(cx, "pow", a, b)
+
+
+@converts(aten.hypot)
+def hypot(cx: Ctx, a, b):
+    dt = cx.out_dtype()
+    a, b = cx.tensor(a, dt), cx.tensor(b, dt)
+    return cx.op("sqrt", cx.op("add", cx.op("mul", a, a), cx.op("mul", b, b)))
 
 
 @converts(aten.atan2)

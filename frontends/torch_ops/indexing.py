@@ -81,7 +81,11 @@ def index_put(cx: Ctx, x, indices, values, accumulate=False):
 
 
 def _src(cx: Ctx, src, index, dt):
+    """scatter's source as a tensor of index's shape (torch reads only that corner of a larger src)."""
     if is_tensor(src):
+        if src.type.shape != index.type.shape:
+            ends = cx.static(index.type.shape, "scatter index shape")
+            src = cx.op("slice", src, starts=[0] * len(ends), ends=ends)
         return cx.cast(src, dt)
     return cx.const(np.full(cx.static(index.type.shape, "scatter index shape"), src), dt, "scatter_value")
 
@@ -120,11 +124,3 @@ def slice_scatter(cx: Ctx, x, src, dim=0, start=None, end=None, step=1):
     if end < n:
         parts.append(cx.op("slice", x, starts=[end], ends=[n], axes=[dim]))
     return parts[0] if len(parts) == 1 else cx.op("concat", *parts, axis=dim)
-
-
-@converts(aten.select_scatter)
-def select_scatter(cx: Ctx, x, src, dim, index):
-    src = cx.op("unsqueeze", src, axes=[dim % x.type.rank])
-    n = cx.static([x.type.shape[dim]], "select_scatter dim")[0]
-    index = index + n if index < 0 else index
-    return slice_scatter(cx, x, src, dim, index, index + 1)

@@ -38,7 +38,8 @@ def addmm(cx: Ctx, bias, a, b, *, beta=1, alpha=1):
 
 
 def _spatial(values, n: int) -> list[int]:
-    values = list(values)
+    """A per-spatial-dim list from torch's int, one-element or full list."""
+    values = [values] if isinstance(values, int) else list(values)
     return values * n if len(values) == 1 else values
 
 

@@ -1,4 +1,4 @@
-"""Copies, casts, dropout and runtime assertions: mostly no IR at all."""
+"""Copies, casts and runtime assertions: mostly no IR at all."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from .context import Ctx
 from .registry import converts
 
 
-@converts(aten.clone, aten.alias, aten.detach, aten.lift_fresh_copy, aten.contiguous)
+@converts(aten.clone, aten.alias)
 def passthrough(cx: Ctx, x, *args, **kwargs):
     """Values are immutable in the IR, so a copy is the value itself."""
     return x
@@ -28,15 +28,7 @@ def copy(cx: Ctx, dst, src, non_blocking=False):
     return cx.op("expand", y, shape=cx.static(dst.type.shape, "copy destination shape"))
 
 
-@converts(aten.native_dropout)
-def dropout(cx: Ctx, x, p, train):
-    if train:
-        cx.fail("dropout in training mode is random; export the model in eval() mode")
-    return x, None
-
-
-@converts(aten._assert_tensor_metadata, aten._assert_scalar, aten.sym_constrain_range_for_size,
-          aten.sym_constrain_range, aten._assert_async)
+@converts(aten._assert_tensor_metadata, aten._assert_async)
 def assertion(cx: Ctx, *args, **kwargs):
     """Checks torch made at trace time; nothing to compute."""
     return None

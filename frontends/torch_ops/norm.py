@@ -33,6 +33,23 @@ def batch_norm(cx: Ctx, x, weight, bias, mean, var, momentum, eps):
     return cx.op("batch_norm", x, weight, bias, mean, var, epsilon=float(eps)), None, None
 
 
+@converts(aten._native_batch_norm_legit)
+def batch_norm_batch_stats(cx: Ctx, x, weight, bias, *args):
+    """Training-mode batch norm (and instance norm, which torch routes here): statistics of this
+    batch over every axis but the channels; the running-stat updates are not part of the result."""
+    eps = args[-1]
+    axes = [0, *range(2, x.type.rank)]
+    centered = cx.op("sub", x, cx.op("mean", x, axes=axes, keepdims=True))
+    var = cx.op("mean", cx.op("mul", centered, centered), axes=axes, keepdims=True)
+    y = cx.op("mul", centered, cx.op("rsqrt", cx.op("add", var, cx.like(eps, var))))
+    per_channel = [-1] + [1] * (x.type.rank - 2)
+    if weight is not None:
+        y = cx.op("mul", y, cx.op("reshape", weight, shape=per_channel))
+    if bias is not None:
+        y = cx.op("add", y, cx.op("reshape", bias, shape=per_channel))
+    return y, None, None
+
+
 @converts(aten.native_group_norm)
 def group_norm(cx: Ctx, x, weight, bias, n, c, hw, group, eps):
     c = x.type.shape[1]

@@ -23,7 +23,7 @@ def max_pool(cx: Ctx, x, kernel_size, stride=(), padding=0, dilation=1, ceil_mod
     return cx.op("max_pool", x, dilations=_spatial(dilation, n), ceil_mode=bool(ceil_mode), **geom), None
 
 
-@converts(aten.avg_pool1d, aten.avg_pool2d, aten.avg_pool3d)
+@converts(aten.avg_pool2d, aten.avg_pool3d)
 def avg_pool(cx: Ctx, x, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True,
              divisor_override=None):
     if divisor_override is not None:
@@ -33,17 +33,29 @@ def avg_pool(cx: Ctx, x, kernel_size, stride=(), padding=0, ceil_mode=False, cou
     return cx.op("avg_pool", x, ceil_mode=bool(ceil_mode), count_include_pad=bool(count_include_pad), **geom)
 
 
-@converts(aten.adaptive_avg_pool1d, aten._adaptive_avg_pool2d, aten._adaptive_avg_pool3d)
+@converts(aten._adaptive_avg_pool2d, aten._adaptive_avg_pool3d)
 def adaptive_avg_pool(cx: Ctx, x, output_size):
     """Output 1 everywhere is a global pool; sizes dividing the input are a plain average pool."""
-    sizes = list(output_size)
-    if all(s == 1 for s in sizes):
+    if all(s == 1 for s in output_size):
         return cx.op("global_avg_pool", x)
+    return cx.op("avg_pool", x, **_adaptive_windows(cx, x, output_size))
+
+
+@converts(aten.adaptive_max_pool2d, aten.adaptive_max_pool3d)
+def adaptive_max_pool(cx: Ctx, x, output_size):
+    if all(s == 1 for s in output_size):
+        return cx.op("global_max_pool", x), None
+    return cx.op("max_pool", x, **_adaptive_windows(cx, x, output_size)), None
+
+
+def _adaptive_windows(cx: Ctx, x, output_size) -> dict:
+    """Adaptive pooling whose output size divides the input is a pool with equal windows."""
+    sizes = list(output_size)
     spatial = cx.static(x.type.shape[2:], "adaptive pool input size")
     if any(d % s for d, s in zip(spatial, sizes)):
-        cx.fail(f"adaptive_avg_pool from {spatial} to {sizes} has uneven windows")
+        cx.fail(f"adaptive pooling from {spatial} to {sizes} has uneven windows")
     kernel = [d // s for d, s in zip(spatial, sizes)]
-    return cx.op("avg_pool", x, kernel_shape=kernel, strides=kernel)
+    return dict(kernel_shape=kernel, strides=kernel)
 
 
 def _resize(cx: Ctx, x, output_size, scale_factors, **attrs):
@@ -53,14 +65,14 @@ def _resize(cx: Ctx, x, output_size, scale_factors, **attrs):
     return cx.op("resize", x, scales=[1.0, 1.0, *map(float, scale_factors)], **attrs)
 
 
-@converts(aten.upsample_nearest1d, aten.upsample_nearest2d, aten.upsample_nearest3d)
+@converts(aten.upsample_nearest2d)
 def upsample_nearest(cx: Ctx, x, output_size, scale_factors=None):
     """torch's nearest is floor(dst * in / out): ONNX asymmetric coordinates with floor rounding."""
     return _resize(cx, x, output_size, scale_factors, mode="nearest",
                    coordinate_transformation_mode="asymmetric", nearest_mode="floor")
 
 
-@converts(aten.upsample_linear1d, aten.upsample_bilinear2d, aten.upsample_trilinear3d)
+@converts(aten.upsample_bilinear2d)
 def upsample_linear(cx: Ctx, x, output_size, align_corners, scale_factors=None):
     mode = "align_corners" if align_corners else "pytorch_half_pixel"
     return _resize(cx, x, output_size, scale_factors, mode="linear", coordinate_transformation_mode=mode)

@@ -39,7 +39,7 @@ def prod(cx: Ctx, x, dim=None, keepdim=False, *, dtype=None):
 
 
 def _logical_reduce(name: str):
-    """any / all: max / min over the truth values."""
+    """any: max over the truth values (torch spells all() as not any(not x))."""
 
     def convert(cx: Ctx, x, dim=None, keepdim=False):
         return cx.op(name, truthy(cx, x), axes=axes_of(dim), keepdims=bool(keepdim))
@@ -48,31 +48,60 @@ def _logical_reduce(name: str):
 
 
 converts(aten.any)(_logical_reduce("max"))
-converts(aten.all)(_logical_reduce("min"))
+
+
+def _correction(unbiased, correction) -> float:
+    """var.dim passes `unbiased`, var.correction passes `correction` (default 1)."""
+    if isinstance(unbiased, bool):
+        return 1 if unbiased else 0
+    return 1 if correction is None else correction
+
+
+def _variance(cx: Ctx, x, dim, correction, keepdim):
+    """(sum((x - mean)^2) / (N - correction), mean), both reduced over dim."""
+    axes = axes_of(dim)
+    n = 1
+    for a in range(x.type.rank) if axes is None else axes:
+        n *= cx.static([x.type.shape[a]], "reduced dims of var")[0]
+    mean = cx.op("mean", x, axes=axes, keepdims=True)
+    centered = cx.op("sub", x, mean)
+    total = cx.op("sum", cx.op("mul", centered, centered), axes=axes, keepdims=bool(keepdim))
+    var = cx.op("div", total, cx.like(max(n - correction, 0), total))
+    return var, mean if keepdim else cx.op("mean", x, axes=axes, keepdims=False)
 
 
 @converts(aten.var)
 def var(cx: Ctx, x, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """sum((x - mean)^2) / (N - correction) over dims; var.dim passes `unbiased` instead."""
-    if isinstance(unbiased, bool):
-        correction = 1 if unbiased else 0
-    correction = 1 if correction is None else correction
-    axes = axes_of(dim)
-    rank = x.type.rank
-    n = 1
-    for a in range(rank) if axes is None else axes:
-        n *= cx.static([x.type.shape[a]], "reduced dims of var")[0]
-    centered = cx.op("sub", x, cx.op("mean", x, axes=axes, keepdims=True))
-    total = cx.op("sum", cx.op("mul", centered, centered), axes=axes, keepdims=bool(keepdim))
-    return cx.op("div", total, cx.like(max(n - correction, 0), total))
+    return _variance(cx, x, dim, _correction(unbiased, correction), keepdim)[0]
 
 
-def _max_min(reduce: str, arg: str, pairwise: str):
-    """max/min: all elements (.default), values and indices along dim (.dim), or elementwise (.other)."""
+@converts(aten.var_mean)
+def var_mean(cx: Ctx, x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _variance(cx, x, dim, _correction(unbiased, correction), keepdim)
+
+
+@converts(aten.linalg_vector_norm)
+def vector_norm(cx: Ctx, x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """The p-norm over dim: l2_norm for p=2, max/min |x| for +-inf, else sum(|x|^p)^(1/p)."""
+    x = cx.cast(x, cx.out_dtype())
+    attrs = dict(axes=axes_of(dim), keepdims=bool(keepdim))
+    if ord == 2:
+        return cx.op("l2_norm", x, **attrs)
+    a = cx.op("abs", x)
+    if ord in (float("inf"), float("-inf")):
+        return cx.op("max" if ord > 0 else "min", a, **attrs)
+    if ord == 0:
+        return cx.op("sum", cx.cast(cx.op("not_equal", x, cx.like(0, x)), x.type.dtype), **attrs)
+    if ord == 1:
+        return cx.op("sum", a, **attrs)
+    total = cx.op("sum", cx.op("pow", a, cx.like(ord, a)), **attrs)
+    return cx.op("pow", total, cx.like(1.0 / ord, total))
+
+
+def _max_min(reduce: str, arg: str):
+    """max/min: all elements (.default), or values and indices along dim (.dim)."""
 
     def convert(cx: Ctx, x, dim=None, keepdim=False):
-        if cx.overload == "other":
-            return cx.op(pairwise, x, cx.cast(dim, x.type.dtype))
         if dim is None:
             return cx.op(reduce, x)
         values = cx.op(reduce, x, axes=[dim], keepdims=bool(keepdim))
@@ -81,8 +110,8 @@ def _max_min(reduce: str, arg: str, pairwise: str):
     return convert
 
 
-converts(aten.max)(_max_min("max", "argmax", "maximum"))
-converts(aten.min)(_max_min("min", "argmin", "minimum"))
+converts(aten.max)(_max_min("max", "argmax"))
+converts(aten.min)(_max_min("min", "argmin"))
 
 
 def _arg(name: str):
@@ -115,23 +144,14 @@ def log_softmax(cx: Ctx, x, dim, half_to_float=False):
     return cx.op("log_softmax", cx.cast(x, cx.out_dtype()), axis=dim)
 
 
-@converts(aten.logsumexp)
-def logsumexp(cx: Ctx, x, dim, keepdim=False):
-    return cx.op("log_sum_exp", cx.cast(x, cx.out_dtype()), axes=axes_of(dim), keepdims=bool(keepdim))
-
-
 @converts(aten.topk)
 def topk(cx: Ctx, x, k, dim=-1, largest=True, sorted=True):
     return cx.op("topk", x, k=int(k), axis=dim, largest=bool(largest))
 
 
 @converts(aten.sort)
-def sort(cx: Ctx, x, *args, **kwargs):
+def sort(cx: Ctx, x, dim=-1, descending=False):
     """A full-length top-k: both order ties by original index, as torch's stable sort does."""
-    if cx.overload == "stable":
-        dim, descending = kwargs.get("dim", -1), kwargs.get("descending", False)
-    else:
-        dim, descending = (list(args) + [-1, False][len(args):])[:2]
     n = cx.static([x.type.shape[dim]], "sorted dim")[0]
     if x.type.dtype == boolean:
         cx.fail("sorting bool tensors is not supported")

@@ -26,7 +26,7 @@ def reshape_spec(cx: Ctx, x) -> list[int]:
     return spec
 
 
-@converts(aten.view, aten._unsafe_view, aten.reshape)
+@converts(aten.view)
 def view(cx: Ctx, x, size):
     return cx.op("reshape", x, shape=reshape_spec(cx, x))
 
@@ -77,14 +77,6 @@ def split_with_sizes(cx: Ctx, x, sizes, dim=0):
     return cx.op("split", x, axis=dim, sizes=cx.static(sizes, "split sizes"))
 
 
-@converts(aten.split)
-def split(cx: Ctx, x, size, dim=0):
-    n = cx.static([x.type.shape[dim]], "split dim")[0]
-    size = int(size)
-    sizes = [size] * (n // size) + ([n % size] if n % size else [])
-    return cx.op("split", x, axis=dim, sizes=sizes)
-
-
 def bound(cx: Ctx, x, dim: int, b, default: int) -> int:
     """A slice bound as an int; a symbolic one must be the whole dim (then: the end)."""
     if b is None:
@@ -124,17 +116,6 @@ def pads_of(cx: Ctx, x, pad) -> list[int]:
 @converts(aten.constant_pad_nd)
 def constant_pad(cx: Ctx, x, pad, value=0):
     return cx.op("pad", x, pads=pads_of(cx, x, pad), mode="constant", value=float(value))
-
-
-def _mode_pad(mode: str):
-    def convert(cx: Ctx, x, padding):
-        return cx.op("pad", x, pads=pads_of(cx, x, padding), mode=mode)
-
-    return convert
-
-
-converts(aten.reflection_pad1d, aten.reflection_pad2d, aten.reflection_pad3d)(_mode_pad("reflect"))
-converts(aten.replication_pad1d, aten.replication_pad2d, aten.replication_pad3d)(_mode_pad("edge"))
 
 
 @converts(aten.flip)

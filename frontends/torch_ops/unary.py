@@ -73,6 +73,12 @@ converts(aten.log2)(_log_base(2.0))
 converts(aten.log10)(_log_base(10.0))
 
 
+@converts(aten.exp2)
+def exp2(cx: Ctx, x):
+    x = cx.cast(x, cx.out_dtype())
+    return cx.op("pow", cx.like(2.0, x), x)
+
+
 @converts(aten.isnan)
 def isnan(cx: Ctx, x):
     if not x.type.dtype.is_float:

@@ -9,13 +9,9 @@ from collections.abc import Callable
 import numpy as np
 
 from .elementwise import unary
+from .numerics import upcast
 from .registry import BROADCAST, Attr, OpDef, register
 from .shape_utils import broadcast_shapes, fail, need_float, out_type, same_dtype
-
-
-def widen(x: np.ndarray) -> np.ndarray:
-    """x as at least float32: half-precision math loses too much in exp/log/sums."""
-    return x if x.dtype.itemsize >= 4 else x.astype(np.float32)
 
 
 def in_f32(fn: Callable) -> Callable:
@@ -23,7 +19,7 @@ def in_f32(fn: Callable) -> Callable:
 
     def run(x, **attrs):
         x = np.asarray(x)
-        return np.asarray(fn(widen(x), **attrs)).astype(x.dtype)
+        return np.asarray(fn(upcast(x), **attrs)).astype(x.dtype)
 
     run.__name__ = getattr(fn, "__name__", "activation")
     return run

@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 from ..types import boolean
-from .linalg import same_dim, size_or_one, upcast
+from .linalg import same_dim, size_or_one
+from .numerics import upcast
 from .registry import OPAQUE, Attr, op
 from .shape_utils import broadcast_shapes, fail, need_float, out_type, same_dtype
 

@@ -11,7 +11,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..types import Dim, TensorType
-from .linalg import present, same_dim, size_or_one, upcast
+from .linalg import present, same_dim, size_or_one
+from .numerics import upcast
 from .registry import OUT_FUSABLE, Attr, OpDef, register
 from .shape_utils import fail, need_float, need_rank, out_type, same_dtype
 
@@ -61,12 +62,15 @@ def windows(x: np.ndarray, kernel: Sequence[int], strides: Sequence[int], dilati
 def conv_nd(x, w, bias, strides, pads, dilations, group) -> np.ndarray:
     """Grouped N-d convolution as im2col + one batched matmul (BLAS) over the groups."""
     n, batch, (out_c, cg, *k) = x.ndim - 2, x.shape[0], w.shape
-    cols = windows(pad_spatial(upcast(x), pads), k, strides, dilations)
+    # Accumulate in float64: the oracle must not depend on BLAS blocking (output channels with
+    # equal weights must get equal sums, or a softmax over huge equal logits is not uniform).
+    acc = lambda a: a.astype(np.float64) if a.dtype.kind == "f" else upcast(a)
+    cols = windows(pad_spatial(acc(x), pads), k, strides, dilations)
     out = cols.shape[2:2 + n]
     # [N, C, *out, *k] -> [G, N * out, C/G * k]: one matrix per group, the only copy made.
     cols = cols.reshape(batch, group, cg, *cols.shape[2:])
     mat = cols.transpose(1, 0, *range(3, 3 + n), 2, *range(3 + n, 3 + 2 * n)).reshape(group, -1, cg * int(np.prod(k)))
-    y = mat @ upcast(w).reshape(group, out_c // group, -1).transpose(0, 2, 1)
+    y = mat @ acc(w).reshape(group, out_c // group, -1).transpose(0, 2, 1)
     y = y.reshape(group, batch, *out, out_c // group).transpose(1, 0, n + 2, *range(2, 2 + n))
     y = y.reshape(batch, out_c, *out)
     if bias is not None:

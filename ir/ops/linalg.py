@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..types import Dim, TensorType, i32
+from .numerics import upcast
 from .registry import OPAQUE, OUT_FUSABLE, Attr, op
 from .shape_utils import broadcast_shapes, fail, need_rank, out_type, same_dtype
 
@@ -15,11 +16,6 @@ def same_dim(a: Dim, b: Dim, what: str) -> Dim:
     if isinstance(a, int) and isinstance(b, int) and a != b:
         fail(f"{what}: {a} != {b}")
     return a if isinstance(a, int) or b is None else b
-
-
-def upcast(x: np.ndarray) -> np.ndarray:
-    """Half-precision floats are accumulated in float32, as every real kernel does."""
-    return x.astype(np.float32) if x.dtype.kind == "f" and x.dtype.itemsize < 4 else x
 
 
 def matmul_shape(a: tuple, b: tuple) -> tuple[tuple, Dim]:

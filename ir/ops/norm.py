@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..types import Dim, TensorType
-from .activation import widen
+from .numerics import upcast
 from .registry import BROADCAST, OPAQUE, REDUCE, Attr, op
 from .shape_utils import fail, need_float, norm_axis, out_type, same_dtype
 
@@ -42,7 +42,7 @@ def _check_per_channel(x: TensorType, params: dict[str, TensorType]) -> None:
 
 def _per_channel(param: np.ndarray, rank: int) -> np.ndarray:
     """A length-C vector shaped to broadcast along axis 1 of a rank-`rank` tensor."""
-    return widen(np.asarray(param)).reshape((-1,) + (1,) * (rank - 2))
+    return upcast(np.asarray(param)).reshape((-1,) + (1,) * (rank - 2))
 
 
 def _standardize(acc: np.ndarray, axes: tuple, epsilon: float) -> np.ndarray:
@@ -52,8 +52,8 @@ def _standardize(acc: np.ndarray, axes: tuple, epsilon: float) -> np.ndarray:
 
 
 def _scale_shift(y: np.ndarray, scale, bias) -> np.ndarray:
-    y = y if scale is None else y * widen(np.asarray(scale))
-    return y if bias is None else y + widen(np.asarray(bias))
+    y = y if scale is None else y * upcast(np.asarray(scale))
+    return y if bias is None else y + upcast(np.asarray(bias))
 
 
 def _trailing_norm_infer(x, scale=None, bias=None, *, axis, epsilon):
@@ -75,7 +75,7 @@ class LayerNorm:
     @staticmethod
     def reference(x, scale=None, bias=None, *, axis, epsilon):
         axes = tuple(range(norm_axis(axis, x.ndim), x.ndim))
-        return _scale_shift(_standardize(widen(x), axes, epsilon), scale, bias).astype(x.dtype)
+        return _scale_shift(_standardize(upcast(x), axes, epsilon), scale, bias).astype(x.dtype)
 
 
 @op("rms_norm", operands="x, scale?", fusion=REDUCE, attrs={"axis": Attr("int", -1), "epsilon": Attr("float", 1e-6)})
@@ -88,7 +88,7 @@ class RMSNorm:
 
     @staticmethod
     def reference(x, scale=None, *, axis, epsilon):
-        acc = widen(x)
+        acc = upcast(x)
         axes = tuple(range(norm_axis(axis, x.ndim), x.ndim))
         y = acc / np.sqrt(np.mean(acc * acc, axis=axes, keepdims=True) + epsilon)
         return _scale_shift(y, scale, None).astype(x.dtype)
@@ -109,7 +109,7 @@ class BatchNorm:
     @staticmethod
     def reference(x, scale, bias, mean, var, *, epsilon):
         scale, bias, mean, var = (_per_channel(p, x.ndim) for p in (scale, bias, mean, var))
-        return ((widen(x) - mean) / np.sqrt(var + epsilon) * scale + bias).astype(x.dtype)
+        return ((upcast(x) - mean) / np.sqrt(var + epsilon) * scale + bias).astype(x.dtype)
 
 
 def _channel_norm_infer(x, scale, bias, min_rank: int):
@@ -130,7 +130,7 @@ class InstanceNorm:
 
     @staticmethod
     def reference(x, scale, bias, *, epsilon):
-        y = _standardize(widen(x), tuple(range(2, x.ndim)), epsilon)
+        y = _standardize(upcast(x), tuple(range(2, x.ndim)), epsilon)
         return (y * _per_channel(scale, x.ndim) + _per_channel(bias, x.ndim)).astype(x.dtype)
 
 
@@ -152,7 +152,7 @@ class GroupNorm:
 
     @staticmethod
     def reference(x, scale, bias, *, num_groups, epsilon):
-        grouped = widen(x).reshape(x.shape[0], num_groups, -1)
+        grouped = upcast(x).reshape(x.shape[0], num_groups, -1)
         y = _standardize(grouped, (2,), epsilon).reshape(x.shape)
         return (y * _per_channel(scale, x.ndim) + _per_channel(bias, x.ndim)).astype(x.dtype)
 
@@ -173,7 +173,7 @@ class LRN:
 
     @staticmethod
     def reference(x, *, size, alpha, beta, bias):
-        acc = widen(x)
+        acc = upcast(x)
         channels = x.shape[1]
         before = (size - 1) // 2  # ONNX: window [c - floor((size-1)/2), c + ceil((size-1)/2)]
         pad = [(0, 0)] * x.ndim

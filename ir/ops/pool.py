@@ -8,7 +8,7 @@ from functools import partial
 import numpy as np
 
 from .conv import check_spatial_attrs, pad_spatial, window_count, windows
-from .linalg import upcast
+from .numerics import upcast
 from .registry import OPAQUE, REDUCE, Attr, OpDef, register
 from .shape_utils import fail, need_float, need_rank, out_type
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..types import boolean, dtype, i64
-from .activation import widen
+from .numerics import upcast
 from .registry import OPAQUE, REDUCE, Attr, OpDef, op, register
 from .shape_utils import fail, need_float, norm_axes, norm_axis, out_type
 
@@ -26,7 +26,7 @@ def per_input_element(operand_types, result_types, attrs) -> int:
 
 def _accumulator(x: np.ndarray) -> np.ndarray:
     """Floats accumulate in >= float32; ints keep their type (and wrap, like the hardware)."""
-    return widen(x) if dtype(x.dtype).is_float else x
+    return upcast(x) if dtype(x.dtype).is_float else x
 
 
 def _check_operand(x, floats_only: bool, allow_bool: bool) -> None:
@@ -128,7 +128,7 @@ class Softmax:
 
     @staticmethod
     def reference(x, *, axis):
-        acc = widen(x)
+        acc = upcast(x)
         shifted = np.exp(acc - np.max(acc, axis=axis, keepdims=True))
         return (shifted / np.sum(shifted, axis=axis, keepdims=True)).astype(x.dtype)
 
@@ -141,7 +141,7 @@ class LogSoftmax:
 
     @staticmethod
     def reference(x, *, axis):
-        return _log_softmax(widen(x), axis).astype(x.dtype)
+        return _log_softmax(upcast(x), axis).astype(x.dtype)
 
 
 @op("cumsum", operands="x", fusion=OPAQUE,

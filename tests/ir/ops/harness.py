@@ -130,3 +130,9 @@ def rand(*shape: int, dtype: Any = np.float32, seed: int = 0, lo: float = -2.0, 
     if np.dtype(dtype) == np.bool_:
         return rng.random(shape) > 0.5
     return rng.uniform(lo, hi, size=shape).astype(dtype)
+
+
+def infer(name: str, types: list, **attrs) -> list:
+    """Type inference of one op on operand types, attributes checked as the builder would."""
+    opdef = get_op(name)
+    return opdef.infer_types(types, opdef.check_attrs(attrs))

@@ -2,10 +2,9 @@ import numpy as np
 import pytest
 
 from kernforge.errors import InvalidAttributeError, TypeInferenceError
-from kernforge.ir.ops import get_op
 from kernforge.ir.types import tensor
 
-from .harness import Case, check_case, ids, rand
+from .harness import Case, check_case, ids, infer, rand
 
 X = rand(2, 3, 4, lo=-4.0, hi=4.0)
 WIDE = rand(3, 5, lo=-30.0, hi=30.0)  # exercises the overflow-safe branches of sigmoid/softplus
@@ -54,11 +53,6 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=ids(CASES))
 def test_op_matches_oracle(case):
     check_case(case)
-
-
-def infer(name, types, **attrs):
-    opdef = get_op(name)
-    return opdef.infer_types(types, opdef.check_attrs(attrs))
 
 
 def test_activations_keep_symbolic_shape_and_dtype():

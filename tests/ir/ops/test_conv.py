@@ -5,7 +5,7 @@ from kernforge.errors import TypeInferenceError
 from kernforge.ir.ops import get_op
 from kernforge.ir.types import tensor
 
-from .harness import Case, check_case, ids, rand
+from .harness import Case, check_case, ids, infer, rand
 
 # im2col + BLAS sums the C*K products in another order than onnxruntime's kernels, so float32
 # results differ by a few ulps times the reduction length.
@@ -54,11 +54,6 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=ids(CASES))
 def test_op_matches_oracle(case):
     check_case(case)
-
-
-def infer(name, types, **attrs):
-    opdef = get_op(name)
-    return opdef.infer_types(types, opdef.check_attrs(attrs))
 
 
 @pytest.mark.parametrize("name, types, attrs", [

@@ -5,7 +5,7 @@ from kernforge.errors import InvalidAttributeError, TypeInferenceError
 from kernforge.ir.ops import get_op
 from kernforge.ir.types import tensor
 
-from .harness import Case, check_case, ids, rand
+from .harness import Case, check_case, ids, infer, rand
 
 X3 = rand(2, 5, 6, lo=-3.0, hi=3.0)
 NCHW = rand(2, 4, 3, 5, lo=-3.0, hi=3.0)
@@ -67,11 +67,6 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=ids(CASES))
 def test_op_matches_oracle(case):
     check_case(case)
-
-
-def infer(name, types, **attrs):
-    opdef = get_op(name)
-    return opdef.infer_types(types, opdef.check_attrs(attrs))
 
 
 def test_norms_accept_symbolic_dims():

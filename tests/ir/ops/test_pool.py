@@ -5,7 +5,7 @@ from kernforge.errors import TypeInferenceError
 from kernforge.ir.ops import get_op
 from kernforge.ir.types import tensor
 
-from .harness import Case, check_case, ids, rand
+from .harness import Case, check_case, ids, infer, rand
 
 X1, X2, X3 = rand(2, 3, 11), rand(2, 3, 9, 10), rand(1, 2, 5, 6, 7)
 
@@ -49,11 +49,6 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=ids(CASES))
 def test_op_matches_oracle(case):
     check_case(case)
-
-
-def infer(name, types, **attrs):
-    opdef = get_op(name)
-    return opdef.infer_types(types, opdef.check_attrs(attrs))
 
 
 @pytest.mark.parametrize("name, types, attrs", [

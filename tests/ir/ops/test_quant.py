@@ -7,7 +7,7 @@ from kernforge.errors import TypeInferenceError
 from kernforge.ir.ops import get_op
 from kernforge.ir.types import tensor
 
-from .harness import Case, check_case, ids, rand
+from .harness import Case, check_case, ids, infer, rand
 
 X = rand(2, 3, 4, lo=-3.0, hi=3.0)
 # x / scale lands exactly on .5 (round half to even) and past the u8/i8 range (saturation).
@@ -109,11 +109,6 @@ def test_int4_zero_points_match_wide_ints():
     want = run("dequantize_linear", [x4.astype(np.int8), scale, z4.astype(np.int8)], axis=0)
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, want)
-
-
-def infer(name, types, **attrs):
-    opdef = get_op(name)
-    return opdef.infer_types(types, opdef.check_attrs(attrs))
 
 
 @pytest.mark.parametrize("name, types, attrs", [

@@ -5,7 +5,7 @@ from kernforge.errors import InvalidAttributeError, TypeInferenceError
 from kernforge.ir.ops import get_op
 from kernforge.ir.types import tensor
 
-from .harness import Case, check_case, ids, rand
+from .harness import Case, check_case, ids, infer, rand
 
 X = rand(2, 3, 4)
 POS = rand(3, 4, 5, lo=0.5, hi=1.5)  # keeps products near 1 so prod does not under/overflow
@@ -81,11 +81,6 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=ids(CASES))
 def test_op_matches_oracle(case):
     check_case(case)
-
-
-def infer(name, types, **attrs):
-    opdef = get_op(name)
-    return opdef.infer_types(types, opdef.check_attrs(attrs))
 
 
 def test_reductions_keep_symbolic_dims():

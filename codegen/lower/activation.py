@@ -1,0 +1,123 @@
+"""TE computes for activations: float elementwise nonlinearities (computed in >= float32) and PReLU."""
+
+from __future__ import annotations
+
+import math
+
+from tvm import te, tirx
+
+from .registry import lowering
+
+# ONNX Selu constants, as in ir/ops/activation.py.
+SELU_ALPHA, SELU_GAMMA = 1.67326319217681884765625, 1.05070102214813232421875
+
+
+def wide_dtype(dtype) -> str:
+    """The compute dtype of a float: half precision widens to float32, like the reference."""
+    dtype = str(dtype)
+    return "float32" if dtype in ("float16", "bfloat16") or dtype.startswith("float8") else dtype
+
+
+def expr_dtype(e) -> str:
+    """The dtype of a scalar expression (TVM 0.27 PrimExprs carry it as `.ty`, tensor slices as `.dtype`)."""
+    return str(e.dtype if isinstance(e, (te.Tensor, te.TensorSlice)) else e.ty)
+
+
+def libm(name: str, x):
+    """An exact C math call (TVM's llvm tanh and friends trade accuracy for speed)."""
+    dt = expr_dtype(x)
+    return tirx.call_pure_extern(dt, name + ("f" if dt == "float32" else ""), x)
+
+
+def const(v, like):
+    return tirx.const(v, expr_dtype(like))
+
+
+def _sigmoid(x):
+    # exp only sees non-positive arguments, so it never overflows.
+    e = tirx.exp(-tirx.abs(x))
+    one = const(1, x)
+    return tirx.Select(x >= const(0, x), one / (one + e), e / (one + e))
+
+
+def _softplus(x):
+    return tirx.max(x, const(0, x)) + libm("log1p", tirx.exp(-tirx.abs(x)))
+
+
+def _elu(x, alpha):
+    neg = const(alpha, x) * libm("expm1", tirx.min(x, const(0, x)))
+    return tirx.Select(x > const(0, x), x, neg)
+
+
+def _hardsigmoid(x, alpha, beta):
+    y = const(alpha, x) * x + const(beta, x)
+    return tirx.min(tirx.max(y, const(0, x)), const(1, x))
+
+
+def _gelu(x, approximate):
+    half, one = const(0.5, x), const(1, x)
+    if approximate == "tanh":
+        inner = const(math.sqrt(2 / math.pi), x) * (x + const(0.044715, x) * (x * x * x))
+        return half * x * (one + libm("tanh", inner))
+    return half * x * (one + tirx.erf(x / const(math.sqrt(2), x)))
+
+
+def _celu(x, alpha):
+    zero = const(0, x)
+    neg = const(alpha, x) * libm("expm1", tirx.min(x, zero) / const(alpha, x))
+    return tirx.max(x, zero) + tirx.min(zero, neg)
+
+
+def _clip(x, lo, hi):
+    return tirx.min(tirx.max(x, const(lo, x)), const(hi, x))
+
+
+# name -> f(x, **attrs) on a widened scalar expression; each mirrors its NumPy reference.
+_SCALAR = {
+    "relu": lambda x: tirx.max(x, const(0, x)),
+    "relu6": lambda x: _clip(x, 0, 6),
+    "leaky_relu": lambda x, alpha: tirx.Select(x >= const(0, x), x, const(alpha, x) * x),
+    "gelu": _gelu,
+    "silu": lambda x: x * _sigmoid(x),
+    "hardswish": lambda x: x * _hardsigmoid(x, 1 / 6, 0.5),
+    "hardsigmoid": _hardsigmoid,
+    "sigmoid": _sigmoid,
+    "tanh": lambda x: libm("tanh", x),
+    "softplus": _softplus,
+    "mish": lambda x: x * libm("tanh", _softplus(x)),
+    "erf": tirx.erf,
+    "elu": _elu,
+    "selu": lambda x: const(SELU_GAMMA, x) * _elu(x, SELU_ALPHA),
+    "softsign": lambda x: x / (const(1, x) + tirx.abs(x)),
+    "celu": _celu,
+    "hardtanh": lambda x, min_val, max_val: _clip(x, min_val, max_val),
+}
+
+
+def _register(name: str, fn) -> None:
+    @lowering(name)
+    def compute(ins, attrs, out_types):
+        (x,) = ins
+        dt, wide = str(x.dtype), wide_dtype(x.dtype)
+
+        def body(*i):
+            v = x(*i)
+            return fn(v.astype(wide) if wide != dt else v, **attrs).astype(dt)
+
+        return te.compute(x.shape, body, name=name)
+
+
+for _name, _fn in _SCALAR.items():
+    _register(_name, _fn)
+
+
+@lowering("prelu")
+def _prelu(ins, attrs, out_types):
+    x, slope = ins
+    off = len(x.shape) - len(slope.shape)  # slope broadcasts to x's trailing dims (ONNX PRelu)
+
+    def body(*i):
+        s = slope(*[0 if int(d) == 1 else i[off + k] for k, d in enumerate(slope.shape)])
+        return tirx.Select(x(*i) >= const(0, x), x(*i), x(*i) * s)
+
+    return te.compute(x.shape, body, name="prelu")

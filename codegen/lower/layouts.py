@@ -1,0 +1,37 @@
+"""Compile-time weight layouts (prepacks): column panels for the right-hand side of a GEMM."""
+
+from __future__ import annotations
+
+import numpy as np
+from tvm import te
+
+from .registry import Prepack
+
+# 16 float32 columns: two AVX2 vectors (one AVX-512 vector), the widest register tile the GEMM rule uses.
+PANEL_WIDTH = 16
+
+
+def _panels(n: int) -> int:
+    return -(-n // PANEL_WIDTH)
+
+
+def _pack_kn(b: np.ndarray) -> np.ndarray:
+    """[K, N] -> [ceil(N/16), K, 16], zero padded: one contiguous K x 16 panel per 16 columns."""
+    k, n = b.shape
+    padded = np.zeros((k, _panels(n) * PANEL_WIDTH), b.dtype)
+    padded[:, :n] = b
+    return np.ascontiguousarray(padded.reshape(k, -1, PANEL_WIDTH).transpose(1, 0, 2))
+
+
+def _view(packed: te.Tensor, shape: tuple, transposed: bool) -> te.Tensor:
+    w = PANEL_WIDTH
+    if transposed:
+        return te.compute(shape, lambda n, k: packed[n // w, k, n % w], name="unpack_panel")
+    return te.compute(shape, lambda k, n: packed[n // w, k, n % w], name="unpack_panel")
+
+
+# b as [K, N] (matmul, gemm) and as [N, K] (dense, gemm trans_b) pack to the same panels.
+PANEL = Prepack("panel16", _pack_kn, lambda s: (_panels(s[1]), s[0], PANEL_WIDTH),
+                lambda t, s: _view(t, s, False))
+PANEL_T = Prepack("panel16t", lambda b: _pack_kn(b.T), lambda s: (_panels(s[0]), s[1], PANEL_WIDTH),
+                  lambda t, s: _view(t, s, True))
