@@ -17,9 +17,15 @@ PROG = "kernforge"
 
 
 def read_module(path: str) -> Module:
-    """Parse IR text from a file, or from stdin for "-"."""
+    """IR text from a file (or stdin for "-"), or an ONNX model imported by the frontend."""
     if path == "-":
         return parse_module(sys.stdin.read(), "<stdin>")
+    if path.endswith(".onnx"):
+        from .frontends import from_onnx
+
+        if not os.path.exists(path):
+            raise KernforgeError(f"model file not found: {path}")
+        return from_onnx(path)
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
@@ -134,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
     opt.set_defaults(handler=cmd_opt)
     ins = sub.add_parser("inspect", help="summarize an IR file: ops, params, FLOPs, bytes, signature")
-    ins.add_argument("file", metavar="FILE", help="IR text file, - for stdin, or a compiled .kfa artifact")
+    ins.add_argument("file", metavar="FILE", help="IR text file, - for stdin, a .onnx model, or a compiled .kfa artifact")
     ins.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
     ins.set_defaults(handler=cmd_inspect)
     from .cli_compile import add_commands

@@ -41,7 +41,7 @@ def _ort_session(path: str):
 def run_demo(name: str = "light_resnet50", repeat: int = 20, echo=print) -> dict:
     """Compile, check against the shipped reference and onnxruntime, and time both sides."""
     from .api import compile
-    from .runtime.profiling import interleaved_medians
+    from .runtime.profiling import interleaved_medians, ort_feed
 
     path, expected = light_model(name)
     echo(f"model      {path}")
@@ -52,7 +52,7 @@ def run_demo(name: str = "light_resnet50", repeat: int = 20, echo=print) -> dict
     inputs = cm.random_inputs()
     ours = cm.run(inputs)
     sess = _ort_session(path)
-    theirs = sess.run(None, inputs)
+    theirs = sess.run(None, ort_feed(sess, inputs))
     first = next(iter(ours.values()))
     ref_err = float(np.max(np.abs(first - expected.reshape(first.shape))))
     ort_err = float(np.max(np.abs(first - theirs[0].reshape(first.shape))))
@@ -61,7 +61,8 @@ def run_demo(name: str = "light_resnet50", repeat: int = 20, echo=print) -> dict
     echo(f"check      max |kernforge - reference| = {ref_err:.2e}, max |kernforge - onnxruntime| = {ort_err:.2e}"
          f"  {'OK' if ok else 'MISMATCH'}")
     cm.executor.bind(inputs)
-    kf_ms, ort_ms = interleaved_medians([cm.executor.execute, lambda: sess.run(None, inputs)], repeat)
+    feed = ort_feed(sess, inputs)
+    kf_ms, ort_ms = interleaved_medians([cm.executor.execute, lambda: sess.run(None, feed)], repeat)
     echo(f"latency    kernforge {kf_ms:.2f} ms   onnxruntime {ort_ms:.2f} ms   "
          f"(kernforge/onnxruntime = {kf_ms / ort_ms:.2f}x, median of {repeat}, interleaved)")
     if not ok:

@@ -81,6 +81,7 @@ _CLASS: type[unittest.TestCase] | None = None
 
 
 def _run_names(names: list[str]) -> dict[str, tuple[str, str]]:
+    """Run some tests in this process, quietly; returns their statuses."""
     recorder = _Recorder()
     with warnings.catch_warnings(), open(os.devnull, "w") as quiet:
         warnings.simplefilter("ignore")
@@ -96,6 +97,12 @@ def _run_names(names: list[str]) -> dict[str, tuple[str, str]]:
     return recorder.status
 
 
+def _init_worker(mode: str) -> None:
+    global _CLASS
+    if _CLASS is None:
+        _CLASS = node_test_class(mode)
+
+
 def run_suite(mode: str = "interp", select: str | None = None, jobs: int = 1) -> dict[str, tuple[str, str]]:
     """Run the CPU node tests; returns test name -> (passed|failed|skipped, message)."""
     global _CLASS
@@ -106,7 +113,8 @@ def run_suite(mode: str = "interp", select: str | None = None, jobs: int = 1) ->
     if jobs <= 1 or len(names) < 2:
         return _run_names(names)
     chunks = [names[i::jobs * 8] for i in range(jobs * 8)]
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+    # Forked workers inherit the built test class; under another start method they rebuild it.
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=_init_worker, initargs=(mode,)) as pool:
         results: dict[str, tuple[str, str]] = {}
         for part in pool.imap_unordered(_run_names, chunks):
             results.update(part)
@@ -121,6 +129,7 @@ def summary(results: dict[str, tuple[str, str]]) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: run the suite, optionally write JSON, print the summary line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=["interp"], default="interp", help="how kernforge runs each model")
     parser.add_argument("--json", metavar="OUT", help="write every test's status and message to OUT")

@@ -39,7 +39,7 @@ def bench_model(name: str, repeat: int) -> dict:
     import onnxruntime as ort
 
     import kernforge
-    from kernforge.runtime.profiling import interleaved_medians
+    from kernforge.runtime.profiling import interleaved_medians, ort_feed
 
     model = MODELS[name]()
     t0 = time.perf_counter()
@@ -49,10 +49,11 @@ def bench_model(name: str, repeat: int) -> dict:
     opts.log_severity_level = 3
     sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     inputs = cm.random_inputs()
-    ours, theirs = list(cm.run(inputs).values()), sess.run(None, inputs)
+    feed = ort_feed(sess, inputs)
+    ours, theirs = list(cm.run(inputs).values()), sess.run(None, feed)
     err = max(float(np.max(np.abs(a - b.reshape(a.shape)))) for a, b in zip(ours, theirs))
     cm.executor.bind(inputs)
-    kf_ms, ort_ms = interleaved_medians([cm.executor.execute, lambda: sess.run(None, inputs)], repeat)
+    kf_ms, ort_ms = interleaved_medians([cm.executor.execute, lambda: sess.run(None, feed)], repeat)
     return {"model": name, "kernforge_ms": kf_ms, "onnxruntime_ms": ort_ms, "ratio": kf_ms / ort_ms,
             "max_abs_err": err, "kernels": len(cm.executor.plan.kernels), "compile_s": compile_s}
 

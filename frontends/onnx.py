@@ -21,6 +21,7 @@ from ..ir.graph import Function, Module, Value
 from ..ir.types import TensorType
 from .onnx_ops import dispatch
 from .onnx_ops.context import ImportContext, onnx_dtype, sanitize
+from .onnx_ops.node import densify
 from .onnx_ops.registry import LATEST, OLDEST
 
 Shapes = Mapping[str, Sequence[Any]]
@@ -43,8 +44,9 @@ def load_model(model: Any) -> onnx.ModelProto:
     raise ModelError(f"expected an ONNX model path, bytes or ModelProto, got {type(model).__name__}")
 
 
-def check_model(model: onnx.ModelProto) -> None:
-    """Run onnx.checker; an invalid model raises ModelError with the checker's message."""
+def check_model(model: onnx.ModelProto | str) -> None:
+    """Run onnx.checker (on the path for a file: external data is checked beside it); an invalid
+    model raises ModelError with the checker's message."""
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as e:
@@ -64,7 +66,7 @@ def model_opsets(model: onnx.ModelProto) -> dict[str, int]:
 def from_onnx(model: Any, input_shapes: Shapes | None = None) -> Module:
     """Import an ONNX model (path, bytes or ModelProto) as a kernforge Module."""
     proto = load_model(model)
-    check_model(proto)
+    check_model(os.fspath(model) if isinstance(model, (str, os.PathLike)) else proto)
     if proto.functions:
         proto = onnx.inliner.inline_local_functions(proto)
     return GraphImporter(proto, input_shapes or {}).run()
@@ -82,6 +84,7 @@ class GraphImporter:
         self.ctx = ImportContext(FunctionBuilder(self.module, func), self.opsets)
 
     def run(self) -> Module:
+        """Refuse unsupported ops (all at once), then import params, inputs, nodes and outputs."""
         missing = dispatch.unsupported(self.graph.node, self.opsets)
         if missing:
             raise UnsupportedOpError(f"{len(missing)} unsupported ONNX node(s): " + "; ".join(missing))
@@ -99,7 +102,7 @@ class GraphImporter:
         tiny ones are constants that fold and become params only where a node uses them."""
         names = set()
         arrays = [(t.name, _initializer(t)) for t in self.graph.initializer]
-        arrays += [(s.values.name, _densify(s)) for s in self.graph.sparse_initializer]
+        arrays += [(s.values.name, densify(s)) for s in self.graph.sparse_initializer]
         for name, data in arrays:
             if data.size <= FOLDABLE_SIZE:  # shape vectors and scalars: known values that fold
                 self.ctx.bind(name, data)
@@ -109,6 +112,7 @@ class GraphImporter:
         return names
 
     def _inputs(self, initializers: set[str]) -> None:
+        """Graph inputs that are not initializers become the function arguments."""
         declared = [i for i in self.graph.input if i.name not in initializers]
         unknown = sorted(set(self.input_shapes) - {i.name for i in declared})
         if unknown:
@@ -120,6 +124,7 @@ class GraphImporter:
             self.ctx.env[info.name] = v
 
     def _input_type(self, info: onnx.ValueInfoProto) -> TensorType:
+        """The declared tensor type, refined by input_shapes."""
         if not info.type.HasField("tensor_type"):
             kind = info.type.WhichOneof("value") or "untyped"
             raise UnsupportedOpError(f"input '{info.name}' is of {kind}; kernforge imports tensor inputs only")
@@ -136,10 +141,13 @@ class GraphImporter:
         return TensorType(tuple(shape), dt)
 
     def _outputs(self) -> None:
+        """Return the graph outputs as values named after them (an identity where a value is shared)."""
         func, outputs = self.ctx.fb.func, []
         for info in self.graph.output:
             name = self.ctx.reserve(info.name)
             x = self.ctx.lookup(info.name)
+            if isinstance(x, Value) and x.producer is not None and all(o is not x for o in outputs):
+                x.name = name  # e.g. the input of a dropped Identity: it takes the output's name
             if not (isinstance(x, Value) and x.name == name and all(o is not x for o in outputs)):
                 x = self.ctx.fb.op("identity", self.ctx.materialize(x))
                 x.name = name
@@ -170,12 +178,3 @@ def _initializer(t: onnx.TensorProto) -> np.ndarray:
         raise ModelError(f"initializer '{t.name}' has external data that is not loaded; pass the model's path")
     onnx_dtype(t.data_type, f"initializer '{t.name}'")
     return numpy_helper.to_array(t)
-
-
-def _densify(s: onnx.SparseTensorProto) -> np.ndarray:
-    values = numpy_helper.to_array(s.values)
-    indices = numpy_helper.to_array(s.indices)
-    dense = np.zeros(int(np.prod(s.dims)), values.dtype)
-    flat = indices if indices.ndim == 1 else np.ravel_multi_index(indices.T, tuple(s.dims))
-    dense[flat] = values
-    return dense.reshape(tuple(s.dims))

@@ -61,6 +61,7 @@ class KernforgeRep(BackendRep):
     """A prepared model: imported once, or specialized on its attribute-like inputs per run."""
 
     def __init__(self, model: onnx.ModelProto):
+        """Import now; if attribute-like inputs are dynamic, remember which to freeze at run time."""
         self.model = model
         inits = {t.name for t in model.graph.initializer}
         self.input_names = [i.name for i in model.graph.input if i.name not in inits]
@@ -85,6 +86,7 @@ class KernforgeRep(BackendRep):
         self.frozen |= found
 
     def _specialized(self, feeds: dict[str, np.ndarray]) -> Module:
+        """The module with the frozen inputs bound to these values (cached per value)."""
         for _ in range(MAX_SPECIALIZATIONS):
             key = b"".join(name.encode() + np.asarray(feeds[name]).tobytes() for name in sorted(self.frozen))
             if key in self._cache:
@@ -130,10 +132,11 @@ class KernforgeBackend(Backend):
         arrays = [np.asarray(x) for x in inputs]
         graph_inputs = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(x.dtype), x.shape)
                         for name, x in zip(node.input, arrays) if name]
-        graph_outputs = [helper.make_empty_tensor_value_info(name) for name in node.output if name]
-        graph = helper.make_graph([node], "run_node", graph_inputs, graph_outputs)
         opset = kwargs.get("opset_version", onnx.defs.onnx_opset_version())
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid(node.domain, opset)])
+        model = helper.make_model(helper.make_graph([node], "run_node", graph_inputs, []),
+                                  opset_imports=[helper.make_opsetid(node.domain, opset)])
+        inferred = {v.name: v for v in onnx.shape_inference.infer_shapes(model).graph.value_info}
+        model.graph.output.extend(inferred[name] for name in node.output if name)
         return cls.run_model(model, [x for name, x in zip(node.input, arrays) if name], device)
 
     @classmethod

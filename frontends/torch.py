@@ -75,12 +75,13 @@ def symbol_names(ep, args: tuple, kwargs: dict, dynamic_shapes, module=None) -> 
     """Map torch's shape symbols (s0, s77, ...) to the names of the torch.export.Dim objects."""
     if dynamic_shapes is None:
         return {}
-    named = dict(zip(_arg_names(module, len(args)), args)) if module is not None else {}
-    specs = _spec_list(dynamic_shapes, list(named) + list(kwargs), len(args))
+    names = (_arg_names(module, len(args)) if module is not None else [f"arg{i}" for i in range(len(args))])
+    specs = _spec_list(dynamic_shapes, names + list(kwargs))
     leaves: list[tuple[Any, Any]] = []
     for value, spec in zip(list(args) + list(kwargs.values()), specs):
         _pair_leaves(value, spec, leaves)
-    vals = [n.meta["val"] for n in _user_input_nodes(ep)]
+    # Tensor user inputs in call order, as torch flattened them (non-tensor inputs have no shape).
+    vals = [v for v in (n.meta.get("val") for n in _user_input_nodes(ep)) if hasattr(v, "shape")]
     out = {}
     for (_, spec), val in zip(leaves, vals):
         items = spec.items() if isinstance(spec, dict) else enumerate(spec or ())
@@ -98,7 +99,8 @@ def _arg_names(module, n: int) -> list[str]:
     return params[:n] + [f"arg{i}" for i in range(len(params), n)]
 
 
-def _spec_list(dynamic_shapes, names: list[str], n_args: int) -> list:
+def _spec_list(dynamic_shapes, names: list[str]) -> list:
+    """One spec per top-level input: dynamic_shapes is keyed by argument name or positional."""
     if isinstance(dynamic_shapes, dict):
         return [dynamic_shapes.get(name) for name in names]
     return list(dynamic_shapes) + [None] * (len(names) - len(dynamic_shapes))
@@ -132,24 +134,23 @@ def import_program(ep, symbols: dict | None = None, name: str = "module") -> Mod
 def location(node) -> str:
     """`file:line: code` of the innermost frame of the node's stack trace, or '' if unknown."""
     trace = node.meta.get("stack_trace") or ""
-    frames = re.findall(r'File "([^"]+)", line (\d+), in [^\n]*\n\s*([^\n]*)', trace)
+    frames = re.findall(r'File "([^"]+)", line (\d+), in [^\n]*(?:\n(?!\s*File ")\s*([^\n]*))?', trace)
     if not frames:
         return ""
     file, line, code = frames[-1]
-    return f"{file}:{line}: {code.strip()}"
-
-
-def _op_name(target) -> str:
-    return str(target)
+    return f"{file}:{line}: {code.strip()}" if code.strip() else f"{file}:{line}"
 
 
 class _Importer:
     """Walks the FX graph in order, calling one registered converter per ATen node."""
 
     def __init__(self, ep, symbols: dict, name: str):
+        from torch.fx import Node
+
         from .torch_ops import Ctx, lookup
 
-        self.ep, self.lookup = ep, lookup
+        self.ep, self.lookup, self.fx_node = ep, lookup, Node
+        self.input_specs = {s.arg.name: s for s in ep.graph_signature.input_specs}
         self.builder = Builder(_module_name(name))
         self.fb = self.builder.function("main")
         self.cx = Ctx(self.fb, symbols)
@@ -180,9 +181,9 @@ class _Importer:
                    and n.target is not operator.getitem and not self._is_symbolic(n)
                    and self.lookup(n.target) is None]
         if missing:
-            lines = [f"  {_op_name(n.target)} (node %{n.name}) at {location(n) or '<unknown source>'}"
+            lines = [f"  {str(n.target)} (node %{n.name}) at {location(n) or '<unknown source>'}"
                      for n in missing]
-            ops = sorted({_op_name(n.target) for n in missing})
+            ops = sorted({str(n.target) for n in missing})
             raise UnsupportedOpError(f"kernforge has no converter for {len(ops)} ATen op(s) "
                                      f"{', '.join(ops)}:\n" + "\n".join(lines))
 
@@ -191,7 +192,7 @@ class _Importer:
 
         from .torch_ops import ir_dtype, to_numpy
 
-        spec = next(s for s in self.ep.graph_signature.input_specs if s.arg.name == node.name)
+        spec = self.input_specs[node.name]
         val = node.meta.get("val")
         if spec.kind == InputKind.USER_INPUT:
             if not hasattr(val, "shape"):
@@ -217,7 +218,7 @@ class _Importer:
             out = self.lookup(node.target)(self.cx, *args, **kwargs)
             self._check_types(node, out)
         except KernforgeError as e:
-            e.args = (f"{_op_name(node.target)} (node %{node.name}) at {location(node) or '<unknown source>'}: "
+            e.args = (f"{str(node.target)} (node %{node.name}) at {location(node) or '<unknown source>'}: "
                       f"{e}",)
             raise
         self.env[node] = out
@@ -225,9 +226,7 @@ class _Importer:
             out.name = node.name
 
     def _resolve(self, a):
-        from torch.fx import Node
-
-        if isinstance(a, Node):
+        if isinstance(a, self.fx_node):
             return self.env[a]
         if isinstance(a, (list, tuple)):
             return type(a)(self._resolve(x) for x in a)
@@ -239,7 +238,7 @@ class _Importer:
         src, i = node.args
         out = self.env[src][i]
         if out is None:
-            raise UnsupportedOpError(f"result {i} of {_op_name(src.target)} (node %{src.name}) at "
+            raise UnsupportedOpError(f"result {i} of {str(src.target)} (node %{src.name}) at "
                                      f"{location(src) or '<unknown source>'} is not supported")
         self.env[node] = out
         if isinstance(out, Value) and out.name is None:
@@ -247,13 +246,13 @@ class _Importer:
 
     def _check_types(self, node, out) -> None:
         """Cross-check converter results against torch's FakeTensor metadata; refine unknown dims."""
+        from .torch_ops import ir_dtype
+
         vals = node.meta.get("val")
         outs, vals = (out, vals) if isinstance(out, (tuple, list)) else ((out,), (vals,))
         for v, fake in zip(outs, vals):
             if v is None or fake is None:
                 continue
-            from .torch_ops import ir_dtype
-
             want = TensorType(self.cx.shape(fake), ir_dtype(fake.dtype))
             got: TensorType = v.type
             ok = got.dtype == want.dtype and got.rank == want.rank and all(
@@ -270,8 +269,10 @@ class _Importer:
         values = [self.env[a] if a is not None else None for a in node.args[0]]
         user = [v for v, s in zip(values, specs) if s.kind == OutputKind.USER_OUTPUT]
         names = output_names(self.ep.call_spec.out_spec, len(user))
+        taken = set(self.fb.func.input_names)
         outputs = []
         for v, name in zip(user, names):
+            name = f"{name}_out" if name in taken else name  # an SSA name cannot be both
             if not isinstance(v, (Value, Param)):
                 raise UnsupportedOpError(f"output {name} is not a tensor ({type(v).__name__})")
             if isinstance(v, Param) or v in self.fb.func.args or v in outputs:

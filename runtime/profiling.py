@@ -20,3 +20,8 @@ def interleaved_medians(fns: Sequence[Callable[[], object]], n: int, warmup: int
             fn()
             times[k].append((time.perf_counter() - t0) * 1e3)
     return [float(np.median(t)) for t in times]
+
+
+def ort_feed(session, inputs: dict) -> dict:
+    """Inputs keyed by onnxruntime's names: kernforge sanitizes ONNX names but keeps their order."""
+    return {i.name: v for i, v in zip(session.get_inputs(), inputs.values())}

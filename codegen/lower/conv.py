@@ -12,29 +12,53 @@ from .linalg import acc_dtype, finish, widen
 from .registry import lowering
 
 PAD_BLOCK = "pad"
+PHASE_BLOCK = "phase"
+DEPTHWISE_BLOCK = "depthwise"
 
 
-def pad_block(x: te.Tensor, before, after, value, stride=None) -> te.Tensor:
-    """x padded (negative: cropped) on its spatial axes; with `stride`, input element j lands at j*s."""
+def pad_block(x: te.Tensor, before, after, value, stride=None, phase: int = 1) -> te.Tensor:
+    """x padded (negative: cropped) on its spatial axes; with `stride`, input element j lands at j*s
+    (zero-stuffing). With phase p > 1 a second block splits the last axis by residue,
+    [N, C, p, *S[:-1], ceil(S[-1]/p)], so that a stride-p window walks it contiguously (window_read)."""
     n = len(before)
     stride = stride or [1] * n
     sizes = [int(d) for d in x.shape[2:]]
-    if not any(before) and not any(after) and all(s == 1 for s in stride):
-        return x
-    shape = [*x.shape[:2], *[(d - 1) * s + 1 + b + a for d, s, b, a in zip(sizes, stride, before, after)]]
-    fill = tirx.const(value, str(x.dtype))
+    xp = x
+    if any(before) or any(after) or any(s > 1 for s in stride):
+        shape = [(d - 1) * s + 1 + b + a for d, s, b, a in zip(sizes, stride, before, after)]
+        xp = te.compute([*x.shape[:2], *shape], lambda nn, c, *i: _padded(x, nn, c, i, sizes, stride, before, value),
+                        name=PAD_BLOCK)
+    if phase == 1:
+        return xp
+    last = int(xp.shape[-1])
+    split = [*xp.shape[:2], phase, *xp.shape[2:-1], -(-last // phase)]
 
-    def f(nn, c, *i):
-        conds, src = [], []
-        for j, d, s, b in zip(i, sizes, stride, before):
-            conds += [j >= b, j < b + (d - 1) * s + 1] + ([tirx.floormod(j - b, s) == 0] if s > 1 else [])
-            src.append(tirx.floordiv(j - b, s) if s > 1 else j - b)
-        return tirx.if_then_else(tirx.all(*conds), x[(nn, c, *src)], fill)
+    def at(nn, c, r, *i):  # a residue's last column may lie past the end; no window reads it
+        col = i[-1] * phase + r
+        return xp[(nn, c, *i[:-1], tirx.min(col, last - 1) if last % phase else col)]
 
-    return te.compute(shape, f, name=PAD_BLOCK)
+    return te.compute(split, at, name=PHASE_BLOCK)
 
 
-def conv_core(xp: te.Tensor, w_at, w_shape, strides, dilations, group: int, out_shape, name: str) -> te.Tensor:
+def _padded(x, nn, c, i, sizes, stride, before, value):
+    conds, src = [], []
+    for j, d, s, b in zip(i, sizes, stride, before):
+        conds += [j >= b, j < b + (d - 1) * s + 1] + ([tirx.floormod(j - b, s) == 0] if s > 1 else [])
+        src.append(tirx.floordiv(j - b, s) if s > 1 else j - b)
+    return tirx.if_then_else(tirx.all(*conds), x[(nn, c, *src)], tirx.const(value, str(x.dtype)))
+
+
+def window_read(xp: te.Tensor, n, c, outs, taps, strides, dilations, phase: int = 1):
+    """xp at the tap of the window of output position outs (undoing pad_block's phase split)."""
+    pos = [o * s + k * d for o, s, k, d in zip(outs, strides, taps, dilations)]
+    if phase == 1:
+        return xp[(n, c, *pos)]
+    kd = taps[-1] * dilations[-1]  # the last stride equals the phase
+    return xp[(n, c, tirx.floormod(kd, phase), *pos[:-1], outs[-1] + tirx.floordiv(kd, phase))]
+
+
+def conv_core(xp: te.Tensor, w_at, w_shape, strides, dilations, group: int, out_shape, name: str,
+              phase: int = 1) -> te.Tensor:
     """out[n, o, *s] = sum over (c, *k) of xp[n, group(o) * C/g + c, s * stride + k * dil] * w_at(o, c, *k)."""
     out_c, cg, *ks = w_shape
     og = out_c // group
@@ -44,8 +68,8 @@ def conv_core(xp: te.Tensor, w_at, w_shape, strides, dilations, group: int, out_
 
     def f(n, o, *s):
         c = rc if group == 1 else o // og * cg + rc
-        pos = [si * st + r * d for si, st, r, d in zip(s, strides, rk, dilations)]
-        return te.sum(widen(xp[(n, c, *pos)], acc) * widen(w_at(o, rc, *rk), acc), axis=[rc, *rk])
+        v = window_read(xp, n, c, s, rk, strides, dilations, phase)
+        return te.sum(widen(v, acc) * widen(w_at(o, rc, *rk), acc), axis=[rc, *rk])
 
     return te.compute(out_shape, f, name=name)
 
@@ -61,11 +85,13 @@ def add_bias(y: te.Tensor, ins, dt: str) -> te.Tensor:
 def _conv(ins, attrs, out_types):
     x, w = ins[:2]
     n = len(x.shape) - 2
-    pads = attrs["pads"]
-    xp = pad_block(x, pads[:n], pads[n:], 0)
+    pads, strides = attrs["pads"], attrs["strides"]
+    xp = pad_block(x, pads[:n], pads[n:], 0, phase=strides[-1])
     w_shape = [int(d) for d in w.shape]
-    y = conv_core(xp, lambda *i: w[i], w_shape, attrs["strides"], attrs["dilations"], attrs["group"],
-                  list(out_types[0].shape), "conv")
+    group = attrs["group"]
+    name = DEPTHWISE_BLOCK if group > 1 and w_shape[1] == 1 else "conv"  # schedules tile these apart
+    y = conv_core(xp, lambda *i: w[i], w_shape, strides, attrs["dilations"], group,
+                  list(out_types[0].shape), name, strides[-1])
     return add_bias(y, ins, str(x.dtype))
 
 

@@ -25,8 +25,13 @@ def bcast_read(t: te.Tensor, idx):
     return t(*[0 if is_one(d) else i for d, i in zip(t.shape, idx)])
 
 
+def expr_dtype(e) -> str:
+    """A scalar expression's dtype (TVM 0.27: `.ty` on PrimExprs, `.dtype` on tensor slices)."""
+    return str(e.dtype if isinstance(e, te.TensorSlice) else e.ty)
+
+
 def widen(e, dt: str):
-    return e if str(e.dtype) == dt else e.astype(dt)
+    return e if expr_dtype(e) == dt else e.astype(dt)
 
 
 def contract(shape, k_extent: int, a_at, b_at, acc: str, name: str) -> te.Tensor:

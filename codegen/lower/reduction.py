@@ -46,8 +46,16 @@ def reduce_over(x, axes, keepdims: bool, combine, pre, name: str):
     return te.compute(shape, body, name=name)
 
 
-def _prod(v, axis):
-    return te.comm_reducer(lambda a, b: a * b, lambda t: tirx.const(1, t), name="prod")(v, axis=axis)
+def _bound(t, sign: int):
+    """+-inf for floats (so an all -inf slice has max -inf, as in NumPy), else the type's extreme."""
+    if str(t).startswith(("float", "bfloat")):
+        return tirx.const(sign * math.inf, t)
+    return te.max_value(t) if sign > 0 else te.min_value(t)
+
+
+fmax = te.comm_reducer(lambda a, b: tirx.max(a, b), lambda t: _bound(t, -1), name="max")
+fmin = te.comm_reducer(lambda a, b: tirx.min(a, b), lambda t: _bound(t, 1), name="min")
+_prod = te.comm_reducer(lambda a, b: a * b, lambda t: tirx.const(1, t), name="prod")
 
 
 def _count(x, axes) -> int:
@@ -58,8 +66,8 @@ def _count(x, axes) -> int:
 _REDUCTIONS = {
     "sum": (te.sum, None, None),
     "mean": (te.sum, None, lambda acc, n: acc / const(n, acc)),
-    "max": (te.max, None, None),
-    "min": (te.min, None, None),
+    "max": (fmax, None, None),
+    "min": (fmin, None, None),
     "prod": (_prod, None, None),
     "sum_square": (te.sum, lambda v: v * v, None),
     "l2_norm": (te.sum, lambda v: v * v, lambda acc, n: tirx.sqrt(acc)),
@@ -92,7 +100,7 @@ def _log_sum_exp(ins, attrs, out_types):
     (x,) = ins
     rank, dt, acc = len(x.shape), str(x.dtype), acc_dtype(x)
     axes, keepdims = norm_axes(attrs["axes"], rank), attrs["keepdims"]
-    peak = reduce_over(x, axes, True, te.max, lambda v: v.astype(acc), "lse_max")
+    peak = reduce_over(x, axes, True, fmax, lambda v: v.astype(acc), "lse_max")
 
     def shift(idx):
         p = peak(*[0 if d in axes else i for d, i in enumerate(idx)])
@@ -152,7 +160,7 @@ _register_arg("argmin", False)
 def _softmax_parts(x, axis: int):
     """x (widened to the accumulator dtype) minus its maximum along axis (max kept as a dim)."""
     acc = acc_dtype(x)
-    peak = reduce_over(x, (axis,), True, te.max, lambda v: v.astype(acc), "softmax_max")
+    peak = reduce_over(x, (axis,), True, fmax, lambda v: v.astype(acc), "softmax_max")
     at = lambda idx: [0 if d == axis else i for d, i in enumerate(idx)]
     return lambda idx: x(*idx).astype(acc) - peak(*at(idx)), at
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...ir.ops import get_op
+from ...ir.types import TensorType
 from .node import NodeView
 from .registry import converter
 
@@ -67,14 +69,19 @@ def conv_integer(n: NodeView):
 
 
 def _shifted(n: NodeView, i: int, zero_i: int):
+    """Input i minus its zero point (per tensor, or per output channel for the weights)."""
     x = n.op("cast", n.input(i), dtype="f64")
     if n.has(zero_i):
-        x = n.op("sub", x, n.op("cast", n.input(zero_i), dtype="f64"))
+        zero = n.op("cast", n.input(zero_i), dtype="f64")
+        if n.type(zero_i).numel > 1:
+            zero = n.op("reshape", zero, shape=[-1] + [1] * (n.rank(i) - 1))
+        x = n.op("sub", x, zero)
     return x
 
 
 @converter("ConvTranspose")
 def conv_transpose(n: NodeView):
+    """ConvTranspose; output_shape and SAME auto_pad become explicit pads and output_padding."""
     kernel = kernel_of(n)
     k = len(kernel)
     strides = list(n.attr("strides", [1] * k))
@@ -87,6 +94,8 @@ def conv_transpose(n: NodeView):
         target = list(output_shape)[-k:] if output_shape is not None else [d * s for d, s in zip(spatial, strides)]
         totals = [s * (d - 1) + op + (kk - 1) * dl + 1 - t
                   for d, s, op, kk, dl, t in zip(spatial, strides, out_pad, kernel, dilations, target)]
+        out_pad = [op - min(t, 0) for op, t in zip(out_pad, totals)]  # a larger target grows at the end
+        totals = [max(t, 0) for t in totals]
         upper = n.attr("auto_pad", "NOTSET") != "SAME_LOWER"
         pads = [t // 2 if upper else t - t // 2 for t in totals] + [t - t // 2 if upper else t // 2 for t in totals]
     operands = [x for x in n.inputs() if x is not None]
@@ -111,22 +120,49 @@ def max_pool(n: NodeView):
 @converter("AveragePool")
 def avg_pool(n: NodeView):
     attrs = pool_attrs(n)
-    if any(d != 1 for d in attrs.pop("dilations")):
-        n.fail("dilated average pooling is not supported")
+    if any(d != 1 for d in attrs["dilations"]):
+        return dilated_avg_pool(n, n.input(0), attrs, bool(n.attr("count_include_pad", 0)))
+    del attrs["dilations"]
     return n.op("avg_pool", n.input(0), count_include_pad=bool(n.attr("count_include_pad", 0)), **attrs)
+
+
+def window_sums(n: NodeView, x, attrs: dict, channels: int):
+    """Sums over (dilated) pooling windows as a depthwise convolution with a kernel of ones;
+    also returns the pads it used (ceil_mode becomes extra padding at the end)."""
+    k = len(attrs["kernel_shape"])
+    shape = [1, channels, *n.static_shape(0)[2:]]
+    out = get_op("max_pool").infer_types([TensorType(tuple(shape), n.type(0).dtype)], attrs)[0].shape[2:]
+    pads = list(attrs["pads"])
+    for i, (size, o) in enumerate(zip(shape[2:], out)):
+        reach = (o - 1) * attrs["strides"][i] + (attrs["kernel_shape"][i] - 1) * attrs["dilations"][i] + 1
+        pads[k + i] += max(0, reach - (size + pads[i] + pads[k + i]))
+    ones = np.ones([channels, 1, *attrs["kernel_shape"]], n.type(0).dtype.numpy)
+    y = n.op(f"conv{k}d", x, ones, strides=attrs["strides"], pads=pads, dilations=attrs["dilations"], group=channels)
+    return y, pads
+
+
+def dilated_avg_pool(n: NodeView, x, attrs: dict, count_pad: bool):
+    """Window sums divided by window counts; the counts depend on shapes only, so they fold."""
+    channels, k = n.static_shape(0)[1], len(attrs["kernel_shape"])
+    sums, pads = window_sums(n, x, attrs, channels)
+    spatial = n.static_shape(0)[2:]
+    if count_pad:  # positions inside the explicit pads count, the ceil_mode overhang does not
+        spatial = [d + attrs["pads"][i] + attrs["pads"][k + i] for i, d in enumerate(spatial)]
+        pads = [0] * k + [p - attrs["pads"][k + i] for i, p in enumerate(pads[k:])]
+    ones = np.ones([1, 1, *spatial], n.type(0).dtype.numpy)
+    kernel = np.ones([1, 1, *attrs["kernel_shape"]], ones.dtype)
+    counts = n.op(f"conv{k}d", ones, kernel, strides=attrs["strides"], pads=pads, dilations=attrs["dilations"])
+    return n.op("div", sums, counts)
 
 
 @converter("LpPool")
 def lp_pool(n: NodeView):
-    """(sum over the window of |x|^p)^(1/p), as an average pool that counts padding, times the window size."""
+    """(sum over the window of |x|^p)^(1/p)."""
     p = float(n.attr("p", 2))
     attrs = pool_attrs(n)
-    if any(d != 1 for d in attrs.pop("dilations")):
-        n.fail("dilated Lp pooling is not supported")
     dt = n.type(0).dtype.numpy
     powered = n.op("pow", n.op("abs", n.input(0)), np.array(p, dt))
-    mean = n.op("avg_pool", powered, count_include_pad=True, **attrs)
-    total = n.op("mul", mean, np.array(np.prod(attrs["kernel_shape"]), dt))
+    total, _ = window_sums(n, powered, attrs, n.static_shape(0)[1])
     return n.op("pow", total, np.array(1.0 / p, dt))
 
 

@@ -66,6 +66,7 @@ def _convert_body(ctx: ImportContext, view: NodeView, reason: str) -> None:
 
 
 def bind_outputs(view: NodeView, results) -> None:
+    """Bind each named ONNX output; an output without a result fails only if it is used."""
     results = list(results) if isinstance(results, (list, tuple)) else [results]
     for i, name in enumerate(view.proto.output):
         if not name:

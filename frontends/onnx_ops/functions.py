@@ -34,6 +34,7 @@ def has_body(proto: onnx.NodeProto, opset: int) -> bool:
 
 
 def _input_types(view: NodeView) -> list[bytes]:
+    """Serialized TypeProtos of the node inputs, for context-dependent function bodies."""
     out = []
     for i in range(view.n_inputs):
         if not view.has(i):

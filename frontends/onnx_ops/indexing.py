@@ -65,3 +65,19 @@ def compress(n: NodeView):
 def reverse_sequence(n: NodeView):
     return n.op("reverse_sequence", n.input(0), n.input(1), batch_axis=n.attr("batch_axis", 1),
                 time_axis=n.attr("time_axis", 0))
+
+
+@converter("TensorScatter", since=24)
+def tensor_scatter(n: NodeView):
+    """Write update into the cache along axis at each batch entry's write index (a KV-cache
+    update), as a scatter_elements with indices write_index + 0..len-1 (mod the cache length)."""
+    cache, update = n.static_shape(0), n.static_shape(1)
+    rank, axis = len(cache), n.attr("axis", -2) % len(cache)
+    steps = np.arange(update[axis], dtype=np.int64)
+    pos = steps[None, :] if not n.has(2) else n.op("add", n.op("reshape", n.op("cast", n.input(2), dtype="i64"),
+                                                                shape=[-1, 1]), steps[None, :])
+    if n.attr("mode", "linear") == "circular":
+        pos = n.op("floor_mod", pos, np.array(cache[axis], np.int64))
+    layout = [-1 if i == 0 else update[axis] if i == axis else 1 for i in range(rank)]
+    indices = n.op("expand", n.op("reshape", pos, shape=layout), shape=update)
+    return n.op("scatter_elements", n.input(0), indices, n.input(1), axis=axis)

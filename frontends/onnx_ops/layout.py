@@ -66,6 +66,7 @@ def full_pads(n: NodeView, pads: list[int], axes: list[int] | None) -> list[int]
 
 @converter("Pad")
 def pad(n: NodeView):
+    """Pads as an attribute (before opset 11) or as inputs, optionally for some axes only."""
     mode = n.attr("mode", "constant")
     if n.opset >= 11:
         pads = full_pads(n, n.ints(1), n.ints(3))
@@ -98,6 +99,7 @@ UNSUPPORTED_RESIZE = {"exclude_outside": 0, "antialias": 0}
 
 @converter("Resize", since=11)
 def resize(n: NodeView):
+    """Resize to sizes or by scales; roi-based and antialiased variants are not supported."""
     for name, default in UNSUPPORTED_RESIZE.items():
         if n.attr(name, default) != default:
             n.fail(f"{name}={n.attr(name)} is not supported")

@@ -43,6 +43,7 @@ def qlinear_matmul(n: NodeView):
 
 @converter("QLinearConv")
 def qlinear_conv(n: NodeView):
+    """dequantize -> float conv -> quantize, the definition of QLinearConv."""
     from .conv import _conv_op, kernel_of, window_attrs
 
     x = n.op("dequantize_linear", n.input(0), n.input(1), n.input(2))

@@ -25,3 +25,4 @@ def array_feature_extractor(n: NodeView):
         x = n.op("unsqueeze", x, axes=[0])
     indices = n.op("reshape", n.input(1), shape=[-1])
     return n.op("gather", x, indices, axis=-1)
+

@@ -26,6 +26,16 @@ def attribute_value(a: onnx.AttributeProto) -> Any:
     return v
 
 
+def densify(s: onnx.SparseTensorProto) -> np.ndarray:
+    """A dense array from a sparse tensor (flat or per-dimension indices)."""
+    values = numpy_helper.to_array(s.values)
+    indices = numpy_helper.to_array(s.indices)
+    dense = np.zeros(int(np.prod(s.dims)), values.dtype)
+    flat = indices if indices.ndim == 1 else np.ravel_multi_index(indices.T, tuple(s.dims))
+    dense[flat] = values
+    return dense.reshape(tuple(s.dims))
+
+
 class ExpandInstead(Exception):
     """Raised by a converter for a variant it does not map: import the op's function body instead."""
 

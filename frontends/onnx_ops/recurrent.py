@@ -62,6 +62,7 @@ def gate_fns(n: NodeView, count: int, num_dirs: int) -> list[list]:
 
 
 def direction_weights(n: NodeView, d: int, hidden: int) -> Direction:
+    """W, R, the two halves of B and the peepholes of direction d."""
     g = GATES[n.op_type]
     take = lambda i: n.op("gather", n.input(i), np.array(d, np.int64), axis=0)
     out = Direction(take(1), take(2))
@@ -97,11 +98,13 @@ def clipped(n: NodeView, x):
 
 
 def rnn_step(n: NodeView, xw, h, c, wts: Direction, fns: list, hidden: int):
+    """H = f(X W^T + H R^T + Wb + Rb); the input part and biases are already in xw."""
     pre = n.op("add", xw, linear(n, h, wts.r, wts.rb))
     return fns[0](clipped(n, pre)), None
 
 
 def gru_step(n: NodeView, xw, h, c, wts: Direction, fns: list, hidden: int):
+    """Update (z), reset (r) and candidate (h) gates; linear_before_reset moves r after R_h."""
     xz, xr, xh = split_gates(n, xw, hidden)
     rz, rr, rh = split_gates(n, linear(n, h, wts.r), hidden)
     rbz, rbr, rbh = split_gates(n, wts.rb, hidden) if wts.rb is not None else (None, None, None)
@@ -119,6 +122,7 @@ def gru_step(n: NodeView, xw, h, c, wts: Direction, fns: list, hidden: int):
 
 
 def lstm_step(n: NodeView, xw, h, c, wts: Direction, fns: list, hidden: int):
+    """Input, output, forget and cell gates (ONNX order i, o, f, c) with optional peepholes."""
     pre = split_gates(n, n.op("add", xw, linear(n, h, wts.r, wts.rb)), hidden)
     i_pre, o_pre, f_pre, c_pre = pre
     if wts.peep:
@@ -142,9 +146,8 @@ def run_direction(n: NodeView, x, d: int, reverse: bool, fns: list, dims: tuple[
     """Unroll one direction; returns (per-step outputs in time order, last h, last c)."""
     seq, batch, hidden = dims
     wts = direction_weights(n, d, hidden)
-    wb = wts.wb if n.op_type != "GRU" or wts.wb is None else wts.wb
-    xw_all = linear(n, x, wts.w, wb)  # [seq, batch, G*H]
-    if n.op_type != "GRU" and wts.rb is not None:
+    xw_all = linear(n, x, wts.w, wts.wb)  # [seq, batch, G*H]
+    if n.op_type != "GRU" and wts.rb is not None:  # GRU applies part of Rb after the reset gate
         xw_all = n.op("add", xw_all, wts.rb)
         wts.rb = None
     h, c = initial_state(n, 5, d, batch, hidden), initial_state(n, 6, d, batch, hidden)
@@ -159,6 +162,7 @@ def run_direction(n: NodeView, x, d: int, reverse: bool, fns: list, dims: tuple[
 
 @converter("RNN", "GRU", "LSTM", since=7)
 def recurrent(n: NodeView):
+    """Outputs Y [seq, dirs, batch, H] (layout 1: batch first), Y_h and, for LSTM, Y_c."""
     layout = n.attr("layout", 0)
     x = n.op("transpose", n.input(0), perm=[1, 0, 2]) if layout else n.input(0)
     seq, batch = n.ctx.type_of(x).shape[:2]

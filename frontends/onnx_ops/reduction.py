@@ -49,6 +49,7 @@ def empty_reduction(n: NodeView, axes, keepdims: bool) -> np.ndarray | None:
 
 @converter(*REDUCE)
 def reduce(n: NodeView):
+    """A Reduce* op; L1 and LogSum are composed from abs, sum and log."""
     x, axes = n.input(0), reduce_axes(n)
     if axes == ():
         return n.op("identity", x)
@@ -103,6 +104,7 @@ def topk(n: NodeView):
 
 @converter("LpNormalization")
 def lp_normalization(n: NodeView):
+    """x divided by its L1 or L2 norm along axis (a zero norm leaves zeros)."""
     x, axis, p = n.input(0), n.attr("axis", -1), n.attr("p", 2)
     if p == 2:
         norm = n.op("l2_norm", x, axes=[axis], keepdims=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .node import NodeView
+from .node import NodeView, densify
 from .registry import converter
 
 
@@ -51,27 +51,30 @@ def tile(n: NodeView):
 
 @converter("Shape")
 def shape(n: NodeView):
-    """A constant when the shape is static, else a shape_of node (sliced by start/end)."""
+    """A constant: kernforge folds shape computations, so the dims they read must be static."""
     dims = n.shape(0)
     start, end = n.attr("start", 0), n.attr("end", len(dims))
-    if all(isinstance(d, int) for d in dims[start:end]):
-        return np.array(dims[start:end], np.int64)
-    out = n.op("shape_of", n.input(0))
-    if (start, end) != (0, len(dims)):
-        out = n.op("slice", out, starts=[start], ends=[end], axes=[0])
-    return out
+    if not all(isinstance(d, int) for d in dims[start:end]):
+        n.fail(f"the model computes with the shape {_dims(dims)} of '{n.proto.input[0]}' at run time; "
+               "make those dims static with input_shapes")
+    return np.array(dims[start:end], np.int64)
+
+
+def _dims(dims) -> str:
+    return "[" + ", ".join(str(d) if isinstance(d, int) else f"?{d or ''}" for d in dims) + "]"
 
 
 @converter("Size")
 def size(n: NodeView):
     dims = n.shape(0)
-    if all(isinstance(d, int) for d in dims):
-        return np.array(int(np.prod(dims)), np.int64)
-    return n.op("prod", n.op("shape_of", n.input(0)), axes=[0], keepdims=False)
+    if not all(isinstance(d, int) for d in dims):
+        n.fail(f"the element count of '{n.proto.input[0]}' {_dims(dims)} is not static; use input_shapes")
+    return np.array(int(np.prod(dims)), np.int64)
 
 
 @converter("Constant")
 def constant(n: NodeView):
+    """The value of a Constant node, as an array that folds."""
     for key, dt in (("value_float", np.float32), ("value_floats", np.float32), ("value_int", np.int64),
                     ("value_ints", np.int64)):
         if key in n.attrs:
@@ -79,9 +82,7 @@ def constant(n: NodeView):
     if "value" in n.attrs:
         return n.attrs["value"]
     if "sparse_value" in n.attrs:
-        from ..onnx import _densify
-
-        return _densify(n.proto.attribute[0].sparse_tensor)
+        return densify(n.attrs["sparse_value"])
     return n.fail("only tensor, float(s) and int(s) constants are supported")
 
 

@@ -58,13 +58,8 @@ def trunc(cx: Ctx, x):
 
 @converts(aten.remainder)
 def remainder(cx: Ctx, a, b):
-    """Python-style modulo (sign of the divisor): the IR's int mod already is; floats use
-    a - floor(a / b) * b."""
-    dt = cx.out_dtype()
-    a, b = cx.tensor(a, dt), cx.tensor(b, dt)
-    if not dt.is_float:
-        return cx.op("mod", a, b)
-    return cx.op("sub", a, cx.op("mul", cx.op("floor", cx.op("div", a, b)), b))
+    """Python-style modulo (the result has the divisor's sign)."""
+    return binary(cx, "floor_mod", a, b)
 
 
 @converts(aten.fmod)

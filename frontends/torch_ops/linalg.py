@@ -11,7 +11,9 @@ from .registry import converts
 
 @converts(aten.mm, aten.bmm)
 def matmul(cx: Ctx, a, b):
-    return cx.op("matmul", a, b)
+    """A bias-free nn.Linear (mm with a transposed weight param) becomes dense."""
+    w = _transposed_param(b)
+    return cx.op("dense", a, w) if w is not None else cx.op("matmul", a, b)
 
 
 def _transposed_param(b):

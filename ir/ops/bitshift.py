@@ -17,6 +17,7 @@ def _infer(a, b):
 
 
 def _shift(a: np.ndarray, b: np.ndarray, left: bool) -> np.ndarray:
+    """Shift with ONNX semantics for out-of-range amounts (see the module docstring)."""
     a, b = np.broadcast_arrays(a, b)
     width = a.dtype.itemsize * 8
     valid = (b >= 0) & (b < width)

@@ -87,6 +87,7 @@ def _coords(grid: np.ndarray, dims, mode: str, padding: str, align_corners: bool
 
 
 def grid_sample(x: np.ndarray, grid: np.ndarray, mode: str, padding: str, align_corners: bool) -> np.ndarray:
+    """Sum over the interpolation taps (2^k or 4^k corners) of weight * padded sample."""
     n, c, dims = x.shape[0], x.shape[1], x.shape[2:]
     flat = x.reshape(n, c, -1).astype(np.float64)
     strides = [int(np.prod(dims[i + 1:])) for i in range(len(dims))]

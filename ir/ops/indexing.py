@@ -248,8 +248,9 @@ class Arange:
 def _source_coords(out_len: int, in_len: int, scale: float, mode: str) -> np.ndarray:
     """ONNX Resize coordinate transform: the input position each output index samples."""
     x = np.arange(out_len, dtype=np.float64)
-    if mode == "align_corners":
-        return x * ((in_len - 1) / (out_len - 1)) if out_len > 1 else x * 0
+    if mode == "align_corners":  # ONNX: the resized length is in_len * scale, not the floored size
+        resized = in_len * scale
+        return x * ((in_len - 1) / (resized - 1)) if out_len > 1 and resized > 1 else x * 0
     if mode == "asymmetric":
         return x / scale
     if mode == "tf_half_pixel_for_nn":

@@ -3,8 +3,8 @@ import, interpret, and compare with torch eager."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -42,7 +42,6 @@ class OpCase:
     id: str = ""
     rtol: float = 1e-4
     atol: float = 1e-5
-    extra: dict = field(default_factory=dict)
 
 
 V, W = f(2, 3), f(3)
@@ -157,6 +156,7 @@ CASES = [
     OpCase("linalg_vector_norm", lambda x: torch.linalg.vector_norm(x, 3, 1, keepdim=True), [V], id="norm-p3"),
     # matrix products and convolution
     OpCase("mm", lambda x, y: x @ y, [V, f(3, 4)]),
+    OpCase("mm", lambda x: F.linear(x, TABLE[:, :3]), [V], id="mm-linear-no-bias"),
     OpCase("bmm", lambda x, y: x @ y, [f(2, 3, 4), f(2, 4, 5)]),
     OpCase("addmm", lambda x: F.linear(x, TABLE[:, :3], TABLE[:, 3]), [V]),
     OpCase("addmm", lambda x, y, z: torch.addmm(z, x, y, beta=0.5, alpha=2.0), [V, f(3, 4), f(4)], id="addmm-scaled"),

@@ -8,11 +8,8 @@ from kernforge.ir.types import dtype, tensor
 from .harness import Case, check_case, ids, rand
 
 F = rand(2, 3)
-I = rand(4, dtype=np.int32, lo=-1000, hi=1000)
+INTS = rand(4, dtype=np.int32, lo=-1000, hi=1000)
 
-
-def _view(dt):
-    return lambda t: t.view(dt)
 
 
 def torch_dtype(name):
@@ -23,8 +20,8 @@ def torch_dtype(name):
 
 CASES = [
     Case("bitcast", [F], {"dtype": "i32"}, torch=lambda t: t.view(torch_dtype("int32")), id="bitcast-f32-to-i32"),
-    Case("bitcast", [I], {"dtype": "f32"}, torch=lambda t: t.view(torch_dtype("float32")), id="bitcast-i32-to-f32"),
-    Case("bitcast", [I.astype(np.int8)], {"dtype": "u8"}, torch=lambda t: t.view(torch_dtype("uint8")),
+    Case("bitcast", [INTS], {"dtype": "f32"}, torch=lambda t: t.view(torch_dtype("float32")), id="bitcast-i32-to-f32"),
+    Case("bitcast", [INTS.astype(np.int8)], {"dtype": "u8"}, torch=lambda t: t.view(torch_dtype("uint8")),
          id="bitcast-i8-to-u8"),
 ]
 

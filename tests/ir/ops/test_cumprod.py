@@ -4,7 +4,7 @@ import pytest
 from .harness import Case, check_case, ids, rand
 
 X = rand(3, 4, lo=0.5, hi=1.5)
-I = rand(2, 5, dtype=np.int32, lo=-3, hi=3)
+INTS = rand(2, 5, dtype=np.int32, lo=-3, hi=3)
 
 
 def _exclusive(t, dim):
@@ -17,7 +17,7 @@ def _exclusive(t, dim):
 CASES = [
     Case("cumprod", [X], {"axis": 1}, torch=lambda t: t.cumprod(1)),
     Case("cumprod", [X], {"axis": -2}, torch=lambda t: t.cumprod(0), id="cumprod-negative-axis"),
-    Case("cumprod", [I], {"axis": 1}, torch=lambda t: t.cumprod(1), id="cumprod-int"),
+    Case("cumprod", [INTS], {"axis": 1}, torch=lambda t: t.cumprod(1), id="cumprod-int"),
     Case("cumprod", [X], {"axis": 1, "exclusive": True}, torch=lambda t: _exclusive(t, 1), id="cumprod-exclusive"),
     Case("cumprod", [X], {"axis": 0, "reverse": True}, torch=lambda t: t.flip(0).cumprod(0).flip(0),
          id="cumprod-reverse"),

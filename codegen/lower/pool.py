@@ -1,0 +1,86 @@
+"""TE computes for max_pool / avg_pool (1-3 spatial dims) and the global pools.
+
+A window pool is a `pad` block (filled with the max identity, or zeros for sums; it also covers
+ceil_mode's overhang) and a reduction over the kernel axes; avg_pool divides by a per-window count
+computed from the geometry, so nothing counts elements at run time."""
+
+from __future__ import annotations
+
+from functools import reduce
+
+from tvm import te, tirx
+
+from ...ir.ops.pool import _geometry
+from .conv import pad_block, window_read
+from .linalg import acc_dtype, finish, widen
+from .registry import lowering
+
+
+def _setup(x, attrs):
+    """Geometry (strides, pads, dilations, counts) and the ceil_mode overhang past the end padding."""
+    sizes = [int(d) for d in x.shape[2:]]
+    ks = attrs["kernel_shape"]
+    strides, pads, dil, counts = _geometry(sizes, ks, attrs["strides"], attrs["pads"], attrs.get("dilations"),
+                                           attrs["ceil_mode"])
+    n = len(ks)
+    need = [(c - 1) * s + d * (k - 1) + 1 for c, s, d, k in zip(counts, strides, dil, ks)]
+    extra = [max(0, w - (size + pads[i] + pads[i + n])) for i, (w, size) in enumerate(zip(need, sizes))]
+    return sizes, ks, strides, pads, [e + pads[i + n] for i, e in enumerate(extra)], dil
+
+
+def _window_reduce(xp, ks, strides, dil, out_shape, combine, name):
+    rk = [te.reduce_axis((0, k), f"rk{i}") for i, k in enumerate(ks)]
+
+    def f(n, c, *o):
+        return combine(window_read(xp, n, c, o, rk, strides, dil, strides[-1]), axis=rk)
+
+    return te.compute(out_shape, f, name=name)
+
+
+@lowering("max_pool", rule="pool")
+def _max_pool(ins, attrs, out_types):
+    (x,) = ins
+    sizes, ks, strides, pads, after, dil = _setup(x, attrs)
+    dt = str(x.dtype)
+    xp = pad_block(x, pads[:len(ks)], after, tirx.min_value(dt).value, phase=strides[-1])
+    return _window_reduce(xp, ks, strides, dil, list(out_types[0].shape), te.max, "max_pool")
+
+
+@lowering("avg_pool", rule="pool")
+def _avg_pool(ins, attrs, out_types):
+    (x,) = ins
+    sizes, ks, strides, pads, after, dil = _setup(x, attrs)
+    n, dt = len(ks), str(x.dtype)
+    acc = acc_dtype(dt)
+    before = pads[:n]
+    xp = pad_block(x, before, after, 0, phase=strides[-1])
+    xw = te.compute(xp.shape, lambda *i: widen(xp(*i), acc), name="pool_widen") if acc != dt else xp
+    sums = _window_reduce(xw, ks, strides, dil, list(out_types[0].shape), te.sum, "avg_pool_sum")
+    # Real elements, or real and pad ones with count_include_pad; ceil_mode's overhang never counts.
+    lo = [-b if attrs["count_include_pad"] else 0 for b in before]
+    hi = [d + (e if attrs["count_include_pad"] else 0) for d, e in zip(sizes, pads[n:])]
+
+    def count(o):
+        spans = [tirx.min(oi * s - b + k, h) - tirx.max(oi * s - b, lw)
+                 for oi, s, b, k, lw, h in zip(o, strides, before, ks, lo, hi)]
+        return reduce(lambda a, b: a * b, spans).astype(acc)
+
+    y = te.compute(sums.shape, lambda nn, c, *o: sums[(nn, c, *o)] / count(o), name="avg_pool")
+    return finish(y, dt)
+
+
+def _global(ins, out_types, combine, mean: bool):
+    (x,) = ins
+    dt = str(x.dtype)
+    acc = acc_dtype(dt) if mean else dt
+    axes = [te.reduce_axis((0, int(d)), f"r{i}") for i, d in enumerate(x.shape[2:])]
+    y = te.compute(list(out_types[0].shape), lambda n, c, *_: combine(widen(x[(n, c, *axes)], acc), axis=axes),
+                   name="global_pool")
+    if mean:
+        count = tirx.const(reduce(lambda a, b: a * b, [int(d) for d in x.shape[2:]]), acc)
+        y = te.compute(y.shape, lambda *i: y(*i) / count, name="global_mean")
+    return finish(y, dt)
+
+
+lowering("global_avg_pool", rule="reduce")(lambda ins, attrs, out_types: _global(ins, out_types, te.sum, True))
+lowering("global_max_pool", rule="reduce")(lambda ins, attrs, out_types: _global(ins, out_types, te.max, False))

@@ -1,0 +1,48 @@
+"""The official ONNX backend node tests through the kernforge interpreter, with the issue's thresholds."""
+
+import os
+import re
+
+import pytest
+
+from kernforge.benchmarks.onnx_conformance import load_exclusions, main, run_suite, summary
+
+ALLOWED_REASONS = ("training op", "sequence type", "optional type", "string type", "random op")
+
+
+@pytest.fixture(scope="module")
+def results():
+    return run_suite("interp", jobs=os.cpu_count() or 1)
+
+
+def test_every_exclusion_is_a_permitted_category():
+    for pattern, reason in load_exclusions():
+        re.compile(pattern)
+        assert reason.startswith(ALLOWED_REASONS), f"{pattern}: {reason}"
+
+
+def test_suite_is_the_full_node_suite(results):
+    assert len(results) == 1884
+
+
+def test_interpreter_passes_the_thresholds(results):
+    counts = summary(results)
+    failed = sorted(name for name, (status, _) in results.items() if status == "failed")
+    ran = counts["passed"] + counts["failed"]
+    assert counts["passed"] >= 1450, failed
+    assert counts["passed"] / ran >= 0.92, (counts, failed)
+    assert counts["skipped"] <= 0.15 * len(results), counts
+
+
+def test_only_excluded_tests_are_skipped(results):
+    patterns = [re.compile(p) for p, _ in load_exclusions()]
+    for name, (status, _) in results.items():
+        assert (status == "skipped") == any(p.search(name) for p in patterns), name
+
+
+def test_cli_ends_with_the_summary_line(capsys, tmp_path):
+    out = tmp_path / "conformance.json"
+    main(["-k", "^test_(relu|abs)_", "--json", str(out), "-j", "1"])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.fullmatch(r"\d+ passed, 0 failed, 0 skipped", last), last
+    assert out.exists()
