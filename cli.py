@@ -140,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
     opt.set_defaults(handler=cmd_opt)
     ins = sub.add_parser("inspect", help="summarize an IR file: ops, params, FLOPs, bytes, signature")
-    ins.add_argument("file", metavar="FILE", help="IR text file, - for stdin, a .onnx model, or a compiled .kfa artifact")
+    ins.add_argument("file", metavar="FILE",
+                     help="IR text file, - for stdin, a .onnx model, or a compiled .kfa artifact")
     ins.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
     ins.set_defaults(handler=cmd_inspect)
     from .cli_compile import add_commands

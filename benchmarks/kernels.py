@@ -49,6 +49,8 @@ CASES = {
                             flops=2 * 4096**2),
     "bmm_12x128x64": KernelCase("matmul", {"a": (12, 128, 64), "b": (12, 64, 128)}, onnx_op="MatMul",
                                 flops=2 * 12 * 128 * 128 * 64),
+    "dense_197x768x768": KernelCase("dense", {"x": (197, 768)}, {"w": _w(768, 768), "b": _w(768, seed=2)},
+                                    onnx_op="Gemm", onnx_attrs={"transB": 1}, flops=2 * 197 * 768 * 768),
     "conv3x3_64_56": _conv(64, 64, 56, 3),
     "conv1x1_256_56": _conv(256, 64, 56, 1),
     "dwconv3x3_144_56": _conv(144, 144, 56, 3, group=144),
@@ -76,9 +78,9 @@ def onnx_model(case: KernelCase) -> bytes:
 
     names = [*case.inputs, *case.params]
     node = helper.make_node(case.onnx_op, names, ["y"], **case.onnx_attrs)
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(s)) for n, s in case.inputs.items()]
     graph = helper.make_graph(
-        [node], "kernel", [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(s)) for n, s in case.inputs.items()],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [node], "kernel", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
         [numpy_helper.from_array(v, n) for n, v in case.params.items()])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
 

@@ -14,7 +14,7 @@ from .dtypes import tvm_dtype
 from .lower import Prepack, get_lowering
 
 # Which op of a kernel decides its schedule: the heaviest fusion kind wins.
-_PRIORITY = {k: i for i, k in enumerate(reversed(FUSION_KINDS))}
+_PRIORITY = {k: i for i, k in enumerate(FUSION_KINDS)}
 
 
 @dataclass

@@ -12,6 +12,10 @@ from . import isinf  # noqa: F401
 from . import hardmax  # noqa: F401
 from . import cumprod  # noqa: F401
 from . import reverse_sequence  # noqa: F401
+from . import col2im  # noqa: F401
+from . import det  # noqa: F401
+from . import dft  # noqa: F401
+from . import grid_sample  # noqa: F401
 from .registry import LOWERINGS, Lowering, Prepack, get_lowering, lowering
 
 __all__ = ["LOWERINGS", "Lowering", "Prepack", "get_lowering", "lowering"]

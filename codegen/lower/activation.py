@@ -1,19 +1,44 @@
-"""TE computes for activations: float elementwise nonlinearities (computed in >= float32) and PReLU."""
+"""TE computes for activations: float elementwise nonlinearities (computed in >= float32) and PReLU;
+plus the dtype helpers the other op families share (widening, exact fp8 conversion, libm calls)."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 from tvm import te, tirx
 
+from ...errors import UnsupportedOpError
+from ..dtypes import tvm_dtype
+from .fastmath import fast_exp
+from .fp8 import FORMATS, f8_to_f32, f32_to_f8
 from .registry import lowering
 
 # ONNX Selu constants, as in ir/ops/activation.py.
 SELU_ALPHA, SELU_GAMMA = 1.67326319217681884765625, 1.05070102214813232421875
+_SUB_BYTE = ("int1", "int2", "int4", "uint1", "uint2", "uint4")
+
+
+def op_lowering(*ops: str, rule: str = "injective"):
+    """registry.lowering that refuses sub-byte integer tensors: TVM packs several elements per byte,
+    while kernforge (like ml_dtypes) stores one per byte, so such kernels would read garbage."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def checked(ins, attrs, out_types):
+            for dt in [str(t.dtype) for t in ins] + [tvm_dtype(t.dtype) for t in out_types]:
+                if dt in _SUB_BYTE:
+                    raise UnsupportedOpError(f"op '{ops[0]}' on {dt} tensors: the TVM backend has no sub-byte "
+                                             "element storage (it packs them; kernforge keeps one per byte)")
+            return fn(ins, attrs, out_types)
+
+        return lowering(*ops, rule=rule)(checked)
+
+    return wrap
 
 
 def wide_dtype(dtype) -> str:
-    """The compute dtype of a float: half precision widens to float32, like the reference."""
+    """The compute dtype of a float: half precision and fp8 widen to float32, like the reference."""
     dtype = str(dtype)
     return "float32" if dtype in ("float16", "bfloat16") or dtype.startswith("float8") else dtype
 
@@ -23,10 +48,34 @@ def expr_dtype(e) -> str:
     return str(e.dtype if isinstance(e, (te.Tensor, te.TensorSlice)) else e.ty)
 
 
+def convert(v, dt) -> object:
+    """v as dtype dt; fp8 goes through exact integer conversions (TVM's fp8 casts get subnormals wrong)."""
+    src, dt = expr_dtype(v), str(dt)
+    if src == dt:
+        return v
+    if src in FORMATS:
+        v, src = f8_to_f32(v, src), "float32"
+    if dt in FORMATS:
+        return f32_to_f8(v if src == "float32" else v.astype("float32"), dt)
+    return v.astype(dt)
+
+
+def const_of(value, dt) -> object:
+    """A constant of dtype dt (fp8 constants are encoded exactly, like converted values)."""
+    dt = str(dt)
+    return convert(tirx.const(value, "float32"), dt) if dt in FORMATS else tirx.const(value, dt)
+
+
 def libm(name: str, x):
     """An exact C math call (TVM's llvm tanh and friends trade accuracy for speed)."""
     dt = expr_dtype(x)
     return tirx.call_pure_extern(dt, name + ("f" if dt == "float32" else ""), x)
+
+
+def exp(x):
+    """e^x; float32 uses a polynomial within 2 ulp of expf that stays in vector registers (LLVM turns
+    a vector exp into one libm call per lane)."""
+    return fast_exp(x) if expr_dtype(x) == "float32" else tirx.exp(x)
 
 
 def const(v, like):
@@ -35,7 +84,7 @@ def const(v, like):
 
 def _sigmoid(x):
     # exp only sees non-positive arguments, so it never overflows.
-    e = tirx.exp(-tirx.abs(x))
+    e = exp(-tirx.abs(x))
     one = const(1, x)
     return tirx.Select(x >= const(0, x), one / (one + e), e / (one + e))
 
@@ -95,14 +144,13 @@ _SCALAR = {
 
 
 def _register(name: str, fn) -> None:
-    @lowering(name)
+    @op_lowering(name)
     def compute(ins, attrs, out_types):
         (x,) = ins
         dt, wide = str(x.dtype), wide_dtype(x.dtype)
 
         def body(*i):
-            v = x(*i)
-            return fn(v.astype(wide) if wide != dt else v, **attrs).astype(dt)
+            return convert(fn(convert(x(*i), wide), **attrs), dt)
 
         return te.compute(x.shape, body, name=name)
 
@@ -111,13 +159,15 @@ for _name, _fn in _SCALAR.items():
     _register(_name, _fn)
 
 
-@lowering("prelu")
+@op_lowering("prelu")
 def _prelu(ins, attrs, out_types):
     x, slope = ins
     off = len(x.shape) - len(slope.shape)  # slope broadcasts to x's trailing dims (ONNX PRelu)
+    dt, wide = str(x.dtype), wide_dtype(x.dtype)  # one rounding of an exact wide product: as in x's dtype
 
     def body(*i):
-        s = slope(*[0 if int(d) == 1 else i[off + k] for k, d in enumerate(slope.shape)])
-        return tirx.Select(x(*i) >= const(0, x), x(*i), x(*i) * s)
+        v = convert(x(*i), wide)
+        s = convert(slope(*[0 if int(d) == 1 else i[off + k] for k, d in enumerate(slope.shape)]), wide)
+        return convert(tirx.Select(v >= const(0, v), v, v * s), dt)
 
     return te.compute(x.shape, body, name="prelu")

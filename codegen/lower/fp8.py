@@ -48,7 +48,7 @@ def f8_to_f32(x, dt: str):
     """An fp8 expression of dtype dt widened exactly to float32."""
     f = FORMATS[dt]
     b = tirx.reinterpret("uint8", x).astype("int32")
-    e = tirx.bitwise_and(tirx.shift_right(b, _c(f.mant)), _c((0x7F >> f.mant)))
+    e = tirx.bitwise_and(tirx.shift_right(b, _c(f.mant)), _c(0x7F >> f.mant))
     m = tirx.bitwise_and(b, _c((1 << f.mant) - 1))
     normal = tirx.reinterpret("float32", tirx.bitwise_or(tirx.shift_left(e + _c(127 - f.bias), _c(23)),
                                                          tirx.shift_left(m, _c(23 - f.mant))))

@@ -11,7 +11,7 @@ from tvm.script.ir_builder import tirx as T
 
 from ...ir.ops.shape_utils import norm_axis
 from ..dtypes import tvm_dtype
-from .registry import lowering
+from .activation import convert, op_lowering
 
 
 def _index(v, n: int):
@@ -26,7 +26,7 @@ def _dims(t) -> list[int]:
     return [int(d) for d in t.shape]
 
 
-@lowering("gather")
+@op_lowering("gather")
 def _gather(ins, attrs, out_types):
     x, idx = ins
     a = norm_axis(attrs["axis"], len(x.shape))
@@ -38,7 +38,7 @@ def _gather(ins, attrs, out_types):
     return te.compute([int(d) for d in out_types[0].shape], body, name="gather")
 
 
-@lowering("gather_elements")
+@op_lowering("gather_elements")
 def _gather_elements(ins, attrs, out_types):
     x, idx = ins
     a = norm_axis(attrs["axis"], len(x.shape))
@@ -46,7 +46,7 @@ def _gather_elements(ins, attrs, out_types):
     return te.compute(idx.shape, lambda *i: x(*i[:a], _index(idx(*i), n), *i[a + 1:]), name="gather_elements")
 
 
-@lowering("gather_nd")
+@op_lowering("gather_nd")
 def _gather_nd(ins, attrs, out_types):
     x, idx = ins
     b, k, q = attrs["batch_dims"], int(idx.shape[-1]), len(idx.shape) - 1
@@ -93,7 +93,7 @@ def _scatter_extern(x, idx, upd, name: str, updates_ir):
     return te.extern([x.shape], [x, idx, upd], ir, dtype=str(x.dtype), name=name)
 
 
-@lowering("scatter_elements", rule="opaque")
+@op_lowering("scatter_elements", rule="opaque")
 def _scatter_elements(ins, attrs, out_types):
     x, idx, upd = ins
     a, dims, ishape = norm_axis(attrs["axis"], len(x.shape)), _dims(x), _dims(idx)
@@ -112,7 +112,7 @@ def _scatter_elements(ins, attrs, out_types):
     return _scatter_extern(x, idx, upd, "scatter_elements", updates)
 
 
-@lowering("scatter_nd", rule="opaque")
+@op_lowering("scatter_nd", rule="opaque")
 def _scatter_nd(ins, attrs, out_types):
     x, idx, upd = ins
     dims, ishape = _dims(x), _dims(idx)
@@ -132,7 +132,7 @@ def _scatter_nd(ins, attrs, out_types):
     return _scatter_extern(x, idx, upd, "scatter_nd", updates)
 
 
-@lowering("one_hot")
+@op_lowering("one_hot")
 def _one_hot(ins, attrs, out_types):
     idx, values = ins
     depth, rank = attrs["depth"], len(idx.shape)
@@ -146,7 +146,7 @@ def _one_hot(ins, attrs, out_types):
     return te.compute([int(d) for d in out_types[0].shape], body, name="one_hot")
 
 
-@lowering("shape_of")
+@op_lowering("shape_of")
 def _shape_of(ins, attrs, out_types):
     dims = _dims(ins[0])
 
@@ -159,12 +159,12 @@ def _shape_of(ins, attrs, out_types):
     return te.compute((len(dims),), body, name="shape_of")
 
 
-@lowering("arange")
+@op_lowering("arange")
 def _arange(ins, attrs, out_types):
     dt, (n,) = tvm_dtype(attrs["dtype"]), _dims(out_types[0])
     start, delta = tirx.const(attrs["start"], "float64"), tirx.const(attrs["delta"], "float64")
     # float64 arithmetic, then one conversion: as the reference's start + arange(n) * delta
-    return te.compute((n,), lambda i: (start + i.astype("float64") * delta).astype(dt), name="arange")
+    return te.compute((n,), lambda i: convert(start + i.astype("float64") * delta, dt), name="arange")
 
 
 def _f64(v):
@@ -173,8 +173,9 @@ def _f64(v):
 
 def _source_coord(x, o: int, n: int, scale: float, mode: str):
     """ONNX Resize's coordinate transform of output index x, op for op as the reference (float64)."""
-    if mode == "align_corners":
-        return x * _f64((n - 1) / (o - 1)) if o > 1 else x * _f64(0)
+    if mode == "align_corners":  # ONNX: the resized length is n * scale, not the floored size
+        resized = n * scale
+        return x * _f64((n - 1) / (resized - 1)) if o > 1 and resized > 1 else x * _f64(0)
     if mode == "asymmetric":
         return x / _f64(scale)
     if mode == "tf_half_pixel_for_nn":
@@ -227,16 +228,16 @@ def _resample(y, axis: int, o: int, scale: float, attrs: dict):
     return te.compute(shape, body)
 
 
-@lowering("resize")
+@op_lowering("resize")
 def _resize(ins, attrs, out_types):
     (x,) = ins
     dt, sizes, scales = str(x.dtype), _dims(out_types[0]), attrs["scales"]
-    y = x if attrs["mode"] == "nearest" else te.compute(x.shape, lambda *i: x(*i).astype("float64"))
+    y = x if attrs["mode"] == "nearest" else te.compute(x.shape, lambda *i: convert(x(*i), "float64"))
     for axis, o in enumerate(sizes):
         n = int(x.shape[axis])
         scale = o / n if scales is None else scales[axis]
         if not (o == n and scale == 1):
             y = _resample(y, axis, o, scale, attrs)
     if y is x or str(y.dtype) != dt:
-        y = te.compute(y.shape, lambda *i: y(*i).astype(dt), name="resize")
+        y = te.compute(y.shape, lambda *i: convert(y(*i), dt), name="resize")
     return y

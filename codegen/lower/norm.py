@@ -8,8 +8,7 @@ import math
 from tvm import te, tirx
 
 from ...ir.ops.shape_utils import norm_axis
-from .activation import wide_dtype
-from .registry import lowering
+from .activation import convert, op_lowering, wide_dtype
 
 
 def _mean_over(shape, extents, load, acc: str, name: str):
@@ -34,13 +33,13 @@ def _standardize(shape, extents, load, acc: str, epsilon: float, name: str):
 
 
 def _wide(t, acc: str):
-    return lambda *i: t(*i).astype(acc)
+    return lambda *i: convert(t(*i), acc)
 
 
 def _trailing(param, shape, idx, acc: str):
     """A scale/bias read at x's index: it broadcasts against x's trailing dims."""
     off = len(shape) - len(param.shape)
-    return param(*[0 if int(d) == 1 else idx[off + k] for k, d in enumerate(param.shape)]).astype(acc)
+    return convert(param(*[0 if int(d) == 1 else idx[off + k] for k, d in enumerate(param.shape)]), acc)
 
 
 def _scale_shift(y, idx, shape, scale, bias, acc):
@@ -48,7 +47,7 @@ def _scale_shift(y, idx, shape, scale, bias, acc):
     return y if bias is None else y + _trailing(bias, shape, idx, acc)
 
 
-@lowering("layer_norm", rule="reduce")
+@op_lowering("layer_norm", rule="reduce")
 def _layer_norm(ins, attrs, out_types):
     x, scale, bias = (list(ins) + [None, None])[:3]
     axis, acc = norm_axis(attrs["axis"], len(x.shape)), wide_dtype(x.dtype)
@@ -57,12 +56,12 @@ def _layer_norm(ins, attrs, out_types):
 
     def body(*i):
         y = norm(i[:axis], xw(*i))
-        return _scale_shift(y, i, x.shape, scale, bias, acc).astype(x.dtype)
+        return convert(_scale_shift(y, i, x.shape, scale, bias, acc), x.dtype)
 
     return te.compute(x.shape, body, name="layer_norm")
 
 
-@lowering("rms_norm", rule="reduce")
+@op_lowering("rms_norm", rule="reduce")
 def _rms_norm(ins, attrs, out_types):
     x, scale = (list(ins) + [None])[:2]
     axis, acc = norm_axis(attrs["axis"], len(x.shape)), wide_dtype(x.dtype)
@@ -72,7 +71,7 @@ def _rms_norm(ins, attrs, out_types):
 
     def body(*i):
         y = xw(*i) / tirx.sqrt(ms(i[:axis]) + eps)
-        return _scale_shift(y, i, x.shape, scale, None, acc).astype(x.dtype)
+        return convert(_scale_shift(y, i, x.shape, scale, None, acc), x.dtype)
 
     return te.compute(x.shape, body, name="rms_norm")
 
@@ -82,19 +81,19 @@ def _promote(*dtypes: str) -> str:
     return "float64" if "float64" in dtypes else "float32"
 
 
-@lowering("batch_norm")
+@op_lowering("batch_norm")
 def _batch_norm(ins, attrs, out_types):
     x, scale, bias, mean, var = ins
     wide = [wide_dtype(t.dtype) for t in ins]
     acc = _promote(*wide)
-    ch = lambda t, w, i: t(i[1]).astype(w).astype(acc)  # per-channel parameter along axis 1
+    ch = lambda t, w, i: convert(convert(t(i[1]), w), acc)  # per-channel parameter along axis 1
     eps = attrs["epsilon"]
 
     def body(*i):
         # like the reference, sqrt(var + epsilon) happens in var's own (widened) dtype
-        std = tirx.sqrt(var(i[1]).astype(wide[4]) + tirx.const(eps, wide[4])).astype(acc)
-        y = (x(*i).astype(wide[0]).astype(acc) - ch(mean, wide[3], i)) / std
-        return (y * ch(scale, wide[1], i) + ch(bias, wide[2], i)).astype(x.dtype)
+        std = convert(tirx.sqrt(convert(var(i[1]), wide[4]) + tirx.const(eps, wide[4])), acc)
+        y = (convert(convert(x(*i), wide[0]), acc) - ch(mean, wide[3], i)) / std
+        return convert(y * ch(scale, wide[1], i) + ch(bias, wide[2], i), x.dtype)
 
     return te.compute(x.shape, body, name="batch_norm")
 
@@ -103,13 +102,13 @@ def _per_channel_affine(x, scale, bias, acc, normalized, name: str):
     """out = normalized(i) * scale[c] + bias[c], cast back to x's dtype."""
 
     def body(*i):
-        y = normalized(i) * scale(i[1]).astype(acc) + bias(i[1]).astype(acc)
-        return y.astype(x.dtype)
+        y = normalized(i) * convert(scale(i[1]), acc) + convert(bias(i[1]), acc)
+        return convert(y, x.dtype)
 
     return te.compute(x.shape, body, name=name)
 
 
-@lowering("instance_norm", rule="reduce")
+@op_lowering("instance_norm", rule="reduce")
 def _instance_norm(ins, attrs, out_types):
     x, scale, bias = ins
     acc = wide_dtype(x.dtype)
@@ -118,7 +117,7 @@ def _instance_norm(ins, attrs, out_types):
     return _per_channel_affine(x, scale, bias, acc, lambda i: norm(i[:2], xw(*i)), "instance_norm")
 
 
-@lowering("group_norm", rule="reduce")
+@op_lowering("group_norm", rule="reduce")
 def _group_norm(ins, attrs, out_types):
     x, scale, bias = ins
     acc, groups = wide_dtype(x.dtype), attrs["num_groups"]
@@ -129,7 +128,7 @@ def _group_norm(ins, attrs, out_types):
     return _per_channel_affine(x, scale, bias, acc, lambda i: norm((i[0], i[1] // per), xw(*i)), "group_norm")
 
 
-@lowering("lrn")
+@op_lowering("lrn")
 def _lrn(ins, attrs, out_types):
     (x,) = ins
     size, acc = attrs["size"], wide_dtype(x.dtype)
@@ -147,6 +146,6 @@ def _lrn(ins, attrs, out_types):
         for k in range(1, size):
             window = window + square(i, i[1] - before + k)
         base = tirx.const(attrs["bias"], acc) + tirx.const(attrs["alpha"] / size, acc) * window
-        return (xw(*i) / tirx.power(base, tirx.const(attrs["beta"], acc))).astype(x.dtype)
+        return convert(xw(*i) / tirx.power(base, tirx.const(attrs["beta"], acc)), x.dtype)
 
     return te.compute(x.shape, body, name="lrn")

@@ -9,8 +9,7 @@ from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.ops.shape_utils import norm_axes, norm_axis
-from .activation import const, wide_dtype
-from .registry import lowering
+from .activation import const, const_of, convert, exp, op_lowering, wide_dtype
 
 
 def acc_dtype(x) -> str:
@@ -53,6 +52,8 @@ def _bound(t, sign: int):
     return te.max_value(t) if sign > 0 else te.min_value(t)
 
 
+# The max/min ops start from -inf/+inf. TVM's rfactor only knows te.max/te.min (which start from the
+# finite extremes), so softmax and log_sum_exp use those: there the two give the same results.
 fmax = te.comm_reducer(lambda a, b: tirx.max(a, b), lambda t: _bound(t, -1), name="max")
 fmin = te.comm_reducer(lambda a, b: tirx.min(a, b), lambda t: _bound(t, 1), name="min")
 _prod = te.comm_reducer(lambda a, b: a * b, lambda t: tirx.const(1, t), name="prod")
@@ -75,46 +76,46 @@ _REDUCTIONS = {
 
 
 def _register_reduction(name: str, combine, pre, post) -> None:
-    @lowering(name, rule="reduce")
+    @op_lowering(name, rule="reduce")
     def compute(ins, attrs, out_types):
         (x,) = ins
         axes, keepdims = norm_axes(attrs["axes"], len(x.shape)), attrs["keepdims"]
         dt = str(x.dtype)
         # bool max/min (any/all) run on uint8: TVM has no bool reduction identities.
         acc = "uint8" if dt == "bool" else acc_dtype(x)
-        widen = lambda v: pre(v.astype(acc)) if pre else v.astype(acc)
+        widen = lambda v: pre(convert(v, acc)) if pre else convert(v, acc)
         red = reduce_over(x, axes, keepdims, combine, widen, name)
         if post is None and acc == dt:
             return red
         finish = post or (lambda a, n: a)
         n = _count(x, axes)
-        return te.compute(red.shape, lambda *i: finish(red(*i), n).astype(dt), name=f"{name}_out")
+        return te.compute(red.shape, lambda *i: convert(finish(red(*i), n), dt), name=f"{name}_out")
 
 
 for _name, (_combine, _pre, _post) in _REDUCTIONS.items():
     _register_reduction(_name, _combine, _pre, _post)
 
 
-@lowering("log_sum_exp", rule="reduce")
+@op_lowering("log_sum_exp", rule="reduce")
 def _log_sum_exp(ins, attrs, out_types):
     (x,) = ins
     rank, dt, acc = len(x.shape), str(x.dtype), acc_dtype(x)
     axes, keepdims = norm_axes(attrs["axes"], rank), attrs["keepdims"]
-    peak = reduce_over(x, axes, True, fmax, lambda v: v.astype(acc), "lse_max")
+    peak = reduce_over(x, axes, True, te.max, lambda v: convert(v, acc), "lse_max")
 
     def shift(idx):
         p = peak(*[0 if d in axes else i for d, i in enumerate(idx)])
         return tirx.Select(tirx.isfinite(p), p, const(0, p))  # all -inf slices: avoid inf - inf
 
     def exp_shifted(*idx):
-        return tirx.exp(x(*idx).astype(acc) - shift(idx))
+        return exp(convert(x(*idx), acc) - shift(idx))
 
     shifted = te.compute(x.shape, exp_shifted, name="lse_exp")
     total = reduce_over(shifted, axes, keepdims, te.sum, lambda v: v, "lse_sum")
 
     def body(*o):
         idx = full_index(o, axes, rank, keepdims, [0] * len(axes))
-        return (tirx.log(total(*o)) + shift(idx)).astype(dt)
+        return convert(tirx.log(total(*o)) + shift(idx), dt)
 
     return te.compute(total.shape, body, name="log_sum_exp")
 
@@ -135,20 +136,20 @@ def _arg_reducer(largest: bool, last: bool):
 
 
 def _register_arg(name: str, largest: bool) -> None:
-    @lowering(name, rule="reduce")
+    @op_lowering(name, rule="reduce")
     def compute(ins, attrs, out_types):
         (x,) = ins
         rank = len(x.shape)
         axis = norm_axis(attrs["axis"], rank)
         keepdims = attrs["keepdims"]
         reducer = _arg_reducer(largest, attrs["select_last_index"])
-        vt = "int8" if str(x.dtype) == "bool" else str(x.dtype)
+        vt = "int8" if str(x.dtype) == "bool" else wide_dtype(x.dtype)
         k = te.reduce_axis((0, x.shape[axis]), name="k")
         shape = [1 if d == axis else x.shape[d] for d in range(rank) if keepdims or d != axis]
 
         def body(*o):
             v = x(*full_index(o, (axis,), rank, keepdims, [k]))
-            return reducer((k.var.astype("int64"), v.astype(vt)), axis=k)
+            return reducer((k.var.astype("int64"), convert(v, vt)), axis=k)
 
         return te.compute(shape, body, name=name)[0]
 
@@ -160,36 +161,36 @@ _register_arg("argmin", False)
 def _softmax_parts(x, axis: int):
     """x (widened to the accumulator dtype) minus its maximum along axis (max kept as a dim)."""
     acc = acc_dtype(x)
-    peak = reduce_over(x, (axis,), True, fmax, lambda v: v.astype(acc), "softmax_max")
+    peak = reduce_over(x, (axis,), True, te.max, lambda v: convert(v, acc), "softmax_max")
     at = lambda idx: [0 if d == axis else i for d, i in enumerate(idx)]
-    return lambda idx: x(*idx).astype(acc) - peak(*at(idx)), at
+    return lambda idx: convert(x(*idx), acc) - peak(*at(idx)), at
 
 
-@lowering("softmax", rule="reduce")
+@op_lowering("softmax", rule="reduce")
 def _softmax(ins, attrs, out_types):
     (x,) = ins
     axis = norm_axis(attrs["axis"], len(x.shape))
     shifted, at = _softmax_parts(x, axis)
-    total = reduce_over(te.compute(x.shape, lambda *i: tirx.exp(shifted(i)), name="softmax_exp"),
+    total = reduce_over(te.compute(x.shape, lambda *i: exp(shifted(i)), name="softmax_exp"),
                         (axis,), True, te.sum, lambda v: v, "softmax_sum")
     # exp is recomputed rather than stored: it is cheaper than a second pass over memory.
-    return te.compute(x.shape, lambda *i: (tirx.exp(shifted(i)) / total(*at(i))).astype(x.dtype),
+    return te.compute(x.shape, lambda *i: convert(exp(shifted(i)) / total(*at(i)), x.dtype),
                       name="softmax")
 
 
-@lowering("log_softmax", rule="reduce")
+@op_lowering("log_softmax", rule="reduce")
 def _log_softmax(ins, attrs, out_types):
     (x,) = ins
     axis = norm_axis(attrs["axis"], len(x.shape))
     shifted, at = _softmax_parts(x, axis)
-    total = reduce_over(te.compute(x.shape, lambda *i: tirx.exp(shifted(i)), name="log_softmax_exp"),
+    total = reduce_over(te.compute(x.shape, lambda *i: exp(shifted(i)), name="log_softmax_exp"),
                         (axis,), True, te.sum, lambda v: v, "log_softmax_sum")
-    return te.compute(x.shape, lambda *i: (shifted(i) - tirx.log(total(*at(i)))).astype(x.dtype),
+    return te.compute(x.shape, lambda *i: convert(shifted(i) - tirx.log(total(*at(i))), x.dtype),
                       name="log_softmax")
 
 
 def _scan_ir(x, out, axis: int, exclusive: bool, reverse: bool):
-    """Sequential running sum along axis, one row per parallel iteration; sums in out's dtype."""
+    """Sequential running sum along axis, one row per parallel iteration."""
     shape = [int(d) for d in x.shape]
     n, after = shape[axis], math.prod(shape[axis + 1:])
     rows = math.prod(shape[:axis]) * after
@@ -198,35 +199,41 @@ def _scan_ir(x, out, axis: int, exclusive: bool, reverse: bool):
         with T.parallel(0, rows) as r:
             base = (r // after) * n * after + r % after
             at = lambda k: base + ((n - 1 - k) if reverse else k) * after
-            first = tirx.const(0, out.dtype) if exclusive else src[at(0)].astype(out.dtype)
-            dst[at(0)] = first
+            dst[at(0)] = tirx.const(0, out.dtype) if exclusive else src[at(0)]
             with T.serial(1, n) as k:
                 # exclusive shifts by one element instead of subtracting, which would round floats
-                dst[at(k)] = dst[at(k - 1)] + src[at(k - 1) if exclusive else at(k)].astype(out.dtype)
+                dst[at(k)] = dst[at(k - 1)] + src[at(k - 1) if exclusive else at(k)]
     return ib.get()
 
 
-@lowering("cumsum", rule="opaque")
+@op_lowering("cumsum", rule="opaque")
 def _cumsum(ins, attrs, out_types):
     (x,) = ins
     axis = norm_axis(attrs["axis"], len(x.shape))
     acc = acc_dtype(x)
     if any(int(d) == 0 for d in x.shape):
-        return te.compute(x.shape, lambda *i: tirx.const(0, x.dtype), name="cumsum")
-    run = te.extern([x.shape], [x], lambda ins_, outs: _scan_ir(ins_[0], outs[0], axis, attrs["exclusive"],
-                                                                 attrs["reverse"]), dtype=acc, name="cumsum_scan")
+        return te.compute(x.shape, lambda *i: const_of(0, x.dtype), name="cumsum")
+    wide = x if acc == str(x.dtype) else te.compute(x.shape, lambda *i: convert(x(*i), acc), name="cumsum_in")
+    run = te.extern([x.shape], [wide], lambda ins_, outs: _scan_ir(ins_[0], outs[0], axis, attrs["exclusive"],
+                                                                    attrs["reverse"]), dtype=acc, name="cumsum_scan")
     if acc == str(x.dtype):
         return run
-    return te.compute(x.shape, lambda *i: run(*i).astype(x.dtype), name="cumsum")
+    return te.compute(x.shape, lambda *i: convert(run(*i), x.dtype), name="cumsum")
 
 
-@lowering("topk", rule="opaque")
+@op_lowering("topk", rule="opaque")
 def _topk(ins, attrs, out_types):
     (x,) = ins
     axis, k = norm_axis(attrs["axis"], len(x.shape)), attrs["k"]
     if k == 0:  # TVM's topk reads k < 1 as "all": build the empty results directly
         shape = [0 if d == axis else x.shape[d] for d in range(len(x.shape))]
-        return [te.compute(shape, lambda *i: tirx.const(0, dt), name=f"topk_empty{j}")
-                for j, dt in enumerate((str(x.dtype), "int64"))]
+        return [te.compute(shape, lambda *i: const_of(0, x.dtype), name="topk_values"),
+                te.compute(shape, lambda *i: tirx.const(0, "int64"), name="topk_indices")]
+    # TVM's sort handles 32/64-bit types: narrower floats sort as float32, exactly, and convert back.
+    dt, wide = str(x.dtype), wide_dtype(x.dtype)
+    keys = x if wide == dt else te.compute(x.shape, lambda *i: convert(x(*i), wide), name="topk_in")
     # TVM's sort is stable: ties keep the lower index first, as in the reference.
-    return topi.topk(x, k, axis, "both", is_ascend=not attrs["largest"], dtype="int64")
+    values, index = topi.topk(keys, k, axis, "both", is_ascend=not attrs["largest"], dtype="int64")
+    if wide != dt:
+        values = te.compute(values.shape, lambda *i: convert(values(*i), dt), name="topk_values")
+    return [values, index]

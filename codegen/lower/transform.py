@@ -8,29 +8,29 @@ from tvm import te, tirx, topi
 from ...ir.ops.shape_utils import norm_axis
 from ...ir.ops.transform import _clamp_slice, _slice_params  # the reference's own clamping: the spec
 from ..dtypes import tvm_dtype
-from .registry import lowering
+from .activation import const_of, convert, op_lowering, wide_dtype
 
 
 def _out_shape(out_types, k: int = 0) -> list[int]:
     return [int(d) for d in out_types[k].shape]
 
 
-@lowering("reshape", "squeeze", "unsqueeze", "flatten")
+@op_lowering("reshape", "squeeze", "unsqueeze", "flatten")
 def _reshape(ins, attrs, out_types):
     return topi.reshape(ins[0], _out_shape(out_types))
 
 
-@lowering("transpose")
+@op_lowering("transpose")
 def _transpose(ins, attrs, out_types):
     return topi.transpose(ins[0], attrs["perm"])
 
 
-@lowering("concat")
+@op_lowering("concat")
 def _concat(ins, attrs, out_types):
     return topi.concatenate(list(ins), norm_axis(attrs["axis"], len(ins[0].shape)))
 
 
-@lowering("split")
+@op_lowering("split")
 def _split(ins, attrs, out_types):
     (x,) = ins
     axis = norm_axis(attrs["axis"], len(x.shape))
@@ -46,7 +46,7 @@ def _shifted(x, axis: int, start: int):
     return lambda *i: x(*[v + start if d == axis else v for d, v in enumerate(i)])
 
 
-@lowering("slice")
+@op_lowering("slice")
 def _slice(ins, attrs, out_types):
     (x,) = ins
     rank = len(x.shape)
@@ -74,13 +74,12 @@ def _pad_source(v, n: int, mode: str):
     return tirx.Select(m < n, m, period - m)
 
 
-@lowering("pad")
+@op_lowering("pad")
 def _pad(ins, attrs, out_types):
     (x,) = ins
     rank, mode, pads = len(x.shape), attrs["mode"], attrs["pads"]
     dims = [int(d) for d in x.shape]
-    value = tirx.const(attrs["value"] if str(x.dtype).startswith(("float", "bfloat")) else int(attrs["value"]),
-                       x.dtype)
+    value = const_of(attrs["value"] if str(x.dtype).startswith(("float", "bfloat")) else int(attrs["value"]), x.dtype)
 
     def body(*i):
         src = [v - pads[d] for d, v in enumerate(i)]  # negative begin pads crop
@@ -93,33 +92,42 @@ def _pad(ins, attrs, out_types):
     return te.compute(_out_shape(out_types), body, name="pad")
 
 
-@lowering("expand")
+@op_lowering("expand")
 def _expand(ins, attrs, out_types):
     return topi.broadcast_to(ins[0], _out_shape(out_types))
 
 
-@lowering("tile")
+@op_lowering("tile")
 def _tile(ins, attrs, out_types):
     (x,) = ins
     return te.compute(_out_shape(out_types), lambda *i: x(*[v % n for v, n in zip(i, x.shape)]), name="tile")
 
 
-@lowering("cast")
+@op_lowering("cast")
 def _cast(ins, attrs, out_types):
     (x,) = ins
     dt = tvm_dtype(attrs["dtype"])
     if dt == "bool":  # nonzero (NaN included) is True
-        return te.compute(x.shape, lambda *i: x(*i) != tirx.const(0, x.dtype), name="cast")
-    return te.compute(x.shape, lambda *i: x(*i).astype(dt), name="cast")
+        wide = wide_dtype(x.dtype)
+        return te.compute(x.shape, lambda *i: convert(x(*i), wide) != tirx.const(0, wide), name="cast")
+    via = _FLOAT_TO_INT_VIA.get(dt) if str(x.dtype).startswith(("float", "bfloat")) else None
+    if via:
+        return te.compute(x.shape, lambda *i: convert(x(*i), via).astype(dt), name="cast")
+    return te.compute(x.shape, lambda *i: convert(x(*i), dt), name="cast")
 
 
-@lowering("identity")
+# Float to narrow int converts through a wider int and wraps, as NumPy does on x86 (a direct LLVM
+# conversion of an out-of-range value is undefined: 200.0 -> int8 would not give -56).
+_FLOAT_TO_INT_VIA = {"int8": "int32", "uint8": "int32", "int16": "int32", "uint16": "int32", "uint32": "int64"}
+
+
+@op_lowering("identity")
 def _identity(ins, attrs, out_types):
     (x,) = ins
     return te.compute(x.shape, lambda *i: x(*i), name="identity")
 
 
-@lowering("depth_to_space")
+@op_lowering("depth_to_space")
 def _depth_to_space(ins, attrs, out_types):
     (x,) = ins
     b = attrs["blocksize"]
@@ -134,7 +142,7 @@ def _depth_to_space(ins, attrs, out_types):
     return te.compute(_out_shape(out_types), body, name="depth_to_space")
 
 
-@lowering("space_to_depth")
+@op_lowering("space_to_depth")
 def _space_to_depth(ins, attrs, out_types):
     (x,) = ins
     b, c_in = attrs["blocksize"], int(x.shape[1])
@@ -146,7 +154,7 @@ def _space_to_depth(ins, attrs, out_types):
     return te.compute(_out_shape(out_types), body, name="space_to_depth")
 
 
-@lowering("trilu")
+@op_lowering("trilu")
 def _trilu(ins, attrs, out_types):
     (x,) = ins
     k, upper = attrs["k"], attrs["upper"]
@@ -154,6 +162,6 @@ def _trilu(ins, attrs, out_types):
     def body(*i):
         diff = i[-1] - i[-2]
         keep = diff >= k if upper else diff <= k
-        return tirx.Select(keep, x(*i), tirx.const(0, x.dtype))
+        return tirx.Select(keep, x(*i), const_of(0, x.dtype))
 
     return te.compute(x.shape, body, name="trilu")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from tvm import tirx
+from tvm.error import InternalError
 from tvm.s_tir import ScheduleError
 
 from . import schedule_rule
@@ -13,6 +14,7 @@ from .analysis import REDUCE_ITER, blocks, extent, inline_all, is_reduction
 
 # Waking the thread pool costs a few microseconds: loop nests smaller than this stay on one core.
 MIN_PARALLEL_WORK = 4096
+TILE = 16  # transposes move 16 x 16 element tiles
 SPATIAL, REDUCE = "S", "R"
 
 
@@ -61,9 +63,13 @@ def vectorize_loops(sch, loops, target, parallel: bool = True) -> None:
     """Fuse loops into one; vectorize its inner part and run the outer part in parallel."""
     if not loops:
         return
-    work = _work(sch, loops)
+    work, lanes = _work(sch, loops), target.vector_lanes_f32
     fused = _fuse(sch, loops)
-    width = vector_width(extent(sch, fused), target.vector_lanes_f32)
+    n = extent(sch, fused)
+    if n is not None and n > 2 * lanes and n % lanes:
+        # a tail would keep the whole loop scalar: it gets a loop of its own
+        fused = sch.loop_partition(fused, [n - n % lanes, None])[0]
+    width = vector_width(extent(sch, fused), lanes)
     outer = fused
     if width > 1:
         outer, inner = sch.split(fused, [None, width])
@@ -73,9 +79,34 @@ def vectorize_loops(sch, loops, target, parallel: bool = True) -> None:
 
 
 def vectorize_spatial(sch, block, target) -> None:
-    """Fuse a spatial block's loops; parallel outside, vectorized inside."""
-    if not _is_empty(sch, block):
+    """Fuse a spatial block's loops; parallel outside, vectorized inside (in tiles for transposes)."""
+    if not _is_empty(sch, block) and not tile_transposed(sch, block, target):
         vectorize_loops(sch, sch.get_loops(block), target)
+
+
+def _major_read(sch, block):
+    """The block's read of its largest-rank operand (the one that decides memory order), or None."""
+    reads = sch.get(block).reads
+    return max(reads, key=lambda r: len(r.region)) if reads else None
+
+
+def tile_transposed(sch, block, target) -> bool:
+    """A block reading its largest operand's contiguous axis along an outer loop (a transpose) runs in
+    TILE x TILE tiles, so that both its reads and its writes stay within cache lines. Inside a tile the
+    reads run along the innermost loop, unvectorized: vector gathers or scatters measured slower."""
+    loops, iters, read = sch.get_loops(block), loop_iters(sch, block), _major_read(sch, block)
+    last = read.region[-1].min if read is not None and len(loops) >= 2 else None
+    k = next((i for i, iv in enumerate(iters) if iv is not None and iv.var.same_as(last)), None)
+    inner = len(loops) - 1
+    if k is None or k == inner or any((extent(sch, loops[i]) or 1) % TILE for i in (k, inner)):
+        return False
+    work = _work(sch, loops)
+    ko, ki = sch.split(loops[k], [None, TILE])
+    jo, ji = sch.split(loops[inner], [None, TILE])
+    others = [lp for i, lp in enumerate(loops) if i not in (k, inner)]
+    sch.reorder(*others, ko, jo, ji, ki)
+    _parallel(sch, _fuse(sch, [*others, ko, jo]), work, target)
+    return True
 
 
 def _bindings(sch, block) -> list:
@@ -94,8 +125,11 @@ def loop_iters(sch, block) -> list:
 
 
 def loop_kinds(sch, block) -> list:
-    """For each loop of the block: REDUCE if it feeds a reduce iter var, SPATIAL if only spatial ones."""
+    """For each loop of the block: REDUCE if it feeds a reduce iter var, SPATIAL if only spatial ones
+    (None for all when the bindings cannot be found: nothing is then assumed)."""
     pairs = _bindings(sch, block)
+    if not pairs:
+        return [None] * len(sch.get_loops(block))
     kinds = []
     for lp in sch.get_loops(block):
         var = sch.get(lp).loop_var
@@ -107,8 +141,9 @@ def loop_kinds(sch, block) -> list:
 def order_by_memory(sch, block) -> None:
     """Reorder a block's loops to follow the memory order of its largest operand, so that the
     innermost loop walks contiguous elements (a reduction over axis 0 then runs outside the spatial loops)."""
-    loops, iters = sch.get_loops(block), loop_iters(sch, block)
-    read = max(sch.get(block).reads, key=lambda r: len(r.region))
+    loops, iters, read = sch.get_loops(block), loop_iters(sch, block), _major_read(sch, block)
+    if read is None:
+        return
     axis_of = {}
     for axis, rng in enumerate(read.region):
         if isinstance(rng.min, tirx.Var):
@@ -253,6 +288,15 @@ def _fuse_rows(sch, out_block, reductions, depth: int, target) -> None:
             _try(vectorize_lanes, sch, rf)
 
 
+def _succeeds(fn, sch, *args) -> bool:
+    """Whether fn(sch, *args) goes through, tried on a copy of the schedule (its RVs stay valid)."""
+    try:
+        fn(sch.copy(), *args)
+        return True
+    except (ScheduleError, InternalError):  # InternalError: TVM bugs in rarely used primitive paths
+        return False
+
+
 def _split_blocks(sch):
     """Non-empty blocks with loops, split into reductions and the rest (in program order)."""
     found = [b for b in _blocks(sch) if sch.get_loops(b) and not _is_empty(sch, b)]
@@ -275,7 +319,7 @@ def schedule_reduce(sch, target) -> None:
     for r in reductions:
         _try(order_by_memory, sch, r)
     depth = _row_fusable(sch, spatial[-1], reductions) if spatial else 0
-    if depth:
+    if depth and _succeeds(_fuse_rows, sch, spatial[-1], reductions, depth, target):
         _fuse_rows(sch, spatial[-1], reductions, depth, target)
         spatial = spatial[:-1]
     else:
@@ -288,6 +332,7 @@ def schedule_reduce(sch, target) -> None:
 @schedule_rule("llvm", "injective")
 def schedule_injective(sch, target) -> None:
     inline_all(sch)
+    _add_unit_loops(sch)
     reductions, spatial = _split_blocks(sch)
     for b in reductions:
         schedule_reduction_block(sch, b, target)
@@ -299,6 +344,7 @@ def schedule_injective(sch, target) -> None:
 def schedule_opaque(sch, target) -> None:
     """Kernels around extern (hand-written TIR) blocks: those carry their own parallel loops. Their TE
     neighbours are scheduled but never inlined, since extern blocks declare no buffer accesses."""
+    _add_unit_loops(sch)
     reductions, spatial = _split_blocks(sch)
     for b in reductions:
         schedule_reduction_block(sch, b, target)

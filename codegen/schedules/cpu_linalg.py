@@ -3,13 +3,15 @@ window pools, and attention computed row by row."""
 
 from __future__ import annotations
 
+from tvm.s_tir import ScheduleError
 from tvm.tirx import IndexMap
 
 from . import schedule_rule
 from .analysis import blocks, extent, is_reduction
-from .cpu import schedule_reduce, schedule_reduction_block, vectorize_spatial
+from .cpu import rfactor_lanes, schedule_reduce, schedule_reduction_block, vectorize_lanes, vectorize_spatial
 from .tiling import (
     anchor_block,
+    in_parallel_loop,
     lay_out,
     loop_kinds,
     name,
@@ -22,6 +24,7 @@ from .tiling import (
     split,
     split_even,
     vector_factor,
+    vectorize_inner,
     writeback,
 )
 
@@ -29,6 +32,8 @@ from .tiling import (
 DEPTHWISE_BLOCK = "depthwise"
 # Rows of A whose K-panel stays in L2 while the B panels stream past it.
 GEMM_ROW_BLOCK = 64
+# The row tile M is padded to when no tile divides it.
+GEMM_PAD_ROWS = 4
 # Columns a GEMV computes at once: 4 panels, 8 independent vector accumulators.
 GEMV_COLS = 64
 
@@ -42,7 +47,7 @@ def others(sch, *placed) -> list[str]:
 def finish_rest(sch, rest: list[str], target) -> None:
     """Schedule the blocks named in rest, each on its own: parallel outside, vectorized inside."""
     for b in map(sch.get_sblock, rest):
-        if not sch.get_loops(b):
+        if not sch.get_loops(b) or in_parallel_loop(sch, b):
             continue
         if is_reduction(sch, b):
             schedule_reduction_block(sch, b, target)
@@ -50,13 +55,13 @@ def finish_rest(sch, rest: list[str], target) -> None:
             vectorize_spatial(sch, b, target)
 
 
-def _tile_anchor(sch, target):
-    """The anchor (prologues inlined, pads scheduled) with its write-back, or None if there is no
+def _tile_anchor(sch, target, keep=()):
+    """The anchor (prologues but `keep` inlined) with its write-back, or None if there is no
     reduction with both spatial and reduce loops to tile."""
     anchor = anchor_block(sch)
     if anchor is None:
         return None
-    prepare(sch, anchor)
+    prepare(sch, anchor, [sch.get_sblock(b) for b in keep])
     spatial, reduce = loop_kinds(sch, anchor)
     if not spatial or not reduce:
         return None
@@ -67,12 +72,14 @@ def _tile_anchor(sch, target):
 def schedule_gemm(sch, target) -> None:
     """C[..., m, n] += A[..., m, k] * B[..., k, n]: 4-6 rows of A broadcast against one or two vectors
     of a B panel, accumulated in registers over the whole K; row blocks of A stay in L2."""
-    tiled = _tile_anchor(sch, target)
+    lanes = target.vector_lanes_f32
+    row_pads = _pad_rows(sch, lanes)
+    tiled = _tile_anchor(sch, target, row_pads)
     if tiled is None:
         return schedule_reduce(sch, target)
     anchor, wb, spatial, reduce = tiled
-    rest, lanes = others(sch, anchor, wb), target.vector_lanes_f32
-    schedule_pads(sch, lanes)
+    rest = others(sch, anchor, wb, *map(sch.get_sblock, row_pads))
+    schedule_pads(sch, lanes, [*pad_blocks(sch), *map(sch.get_sblock, row_pads)])
     *lead, n = spatial
     m = lead.pop() if lead and (extent(sch, lead[-1]) or 1) > 1 else None
     if m is None:  # GEMV: several panels side by side for independent accumulators
@@ -89,6 +96,26 @@ def schedule_gemm(sch, target) -> None:
         inner = [m_in]
     lay_out(sch, anchor, wb, outer, reduce, inner, vec, parallel_depth(sch, outer, target.cores))
     finish_rest(sch, rest, target)
+
+
+def _pad_rows(sch, lanes: int) -> list[str]:
+    """When no register tile divides M (a prime number of rows, say), pad the GEMM's rows to a
+    multiple of 4: A's rows are copied into a zero-padded buffer, the extra rows of C are dropped
+    in the write-back. Beats a tile predicate inside the K loop. Returns the new copy blocks."""
+    anchor = anchor_block(sch)
+    spatial, reduce = loop_kinds(sch, anchor) if anchor is not None else ([], [])
+    if len(spatial) < 2 or not reduce:
+        return []
+    m, n = (extent(sch, lp) for lp in spatial[-2:])
+    (mr,) = row_tiles([m], -(-vector_factor(n, lanes) // lanes), [0])
+    if mr >= 3 or m < 8:
+        return []
+    before = {name(sch, b) for b in blocks(sch)}
+    try:
+        sch.pad_einsum(anchor, [1] * (len(spatial) - 2) + [GEMM_PAD_ROWS, 1] + [1] * len(reduce))
+    except ScheduleError:
+        return []  # not a plain einsum (an index is an expression): the tiles keep a predicate
+    return [name(sch, b) for b in sch.get_producers(anchor) if name(sch, b) not in before]
 
 
 def _gemv_cols(n: int, lanes: int) -> int:
@@ -128,10 +155,12 @@ def _general_conv(sch, anchor, wb, spatial, reduce, target) -> None:
     fo, fr = row_tiles([extent(sch, o), extent(sch, row) if row is not None else 1], _vectors(sch, vec, lanes), [0, 1])
     oo, oi = split(sch, o, fo)
     ro, ri = split(sch, row, fr) if row is not None else (None, None)
-    outer = [batch, *rows[:-1], *([ro] if ro is not None else []), oo, wo]
-    schedule_pads(sch, lanes)
-    lay_out(sch, anchor, wb, outer, _unroll_taps(sch, reduce), [oi, ri], vec,
-            parallel_depth(sch, outer, target.cores))
+    lead = [batch, *rows[:-1], *([ro] if ro is not None else [])]
+    outer = [*lead, oo, wo]
+    lay_out(sch, anchor, wb, outer, _unroll_taps(sch, reduce), [oi, ri], vec, len(lead))
+    band = sch.get_loops(sch.get_sblock(name(sch, anchor)))[0]
+    for pad in reversed(pad_blocks(sch)):  # the rows of the padded input a band of output rows reads
+        pad_at(sch, pad, band, lanes)
 
 
 def _pointwise_conv(sch, anchor, wb, spatial, reduce, target) -> None:
@@ -147,8 +176,8 @@ def _pointwise_conv(sch, anchor, wb, spatial, reduce, target) -> None:
 
 
 def _flatten_positions(sch, anchor, wb, sizes: list[int]) -> None:
-    """Make the spatial output positions one axis, in the anchor, its accumulator and the write-back,
-    so that tiles along it are exact (a tile crossing a row stays one contiguous range)."""
+    """Make the output positions one axis in the anchor (whose 1x1 taps go), its accumulator and
+    the write-back, so that a tile along it is exact even where it crosses a row."""
     n = len(sizes)
 
     def flat(idx):
@@ -157,10 +186,10 @@ def _flatten_positions(sch, anchor, wb, sizes: list[int]) -> None:
             pos = pos * size + i
         return pos
 
-    out = IndexMap.from_func(lambda b, o, *s: (b, o, flat(s)), ndim=n + 2)
+    index_map = lambda fn, ndim: IndexMap.from_func(fn, ndim=ndim, index_dtype="int32")
+    out = index_map(lambda b, o, *s: (b, o, flat(s)), n + 2)
     sch.transform_layout(anchor, ("write", 0), out)
-    rank = len(sch.get(anchor).iter_vars)
-    sch.transform_block_layout(anchor, IndexMap.from_func(lambda b, o, *r: (b, o, flat(r[:n]), *r[n:]), ndim=rank))
+    sch.transform_block_layout(anchor, index_map(lambda b, o, *r: (b, o, flat(r[:n]), r[n]), 2 * n + 3))
     sch.transform_block_layout(wb, out)
 
 
@@ -219,4 +248,64 @@ def schedule_pool(sch, target) -> None:
 
 @schedule_rule("llvm", "attention")
 def schedule_attention(sch, target) -> None:
-    schedule_reduce(sch, target)
+    """Attention one head per parallel iteration (k transposed there once), one block of query rows
+    at a time: its scores, max, exponentials and softmax are made in cache, then the weighted sum
+    of the values is register-tiled like a GEMM (rows x vectors along the value width)."""
+    lanes = target.vector_lanes_f32
+    for b in ("attn_scores", "attn_mask"):
+        _try_inline(sch, b)
+    weighted = sch.get_sblock("attn_weighted")
+    wb = writeback(sch, weighted)
+    rest = others(sch, weighted, wb, *map(sch.get_sblock, ATTENTION_ROW_BLOCKS))
+    rows, per_head = _tile_weighted(sch, weighted, wb, lanes)
+    for b in reversed(ATTENTION_ROW_BLOCKS):
+        sch.compute_at(sch.get_sblock(b), rows)
+    if per_head:  # else k^T is made once at the root, not once per row block
+        sch.compute_at(sch.get_sblock("attn_kt"), sch.get_loops(sch.get_sblock("attn_qk"))[0])
+        rest.remove("attn_kt")
+    _tile_scores(sch, lanes)
+    for b in ("attn_exp", "attn_probs"):
+        vectorize_inner(sch, sch.get_sblock(b), lanes)
+    for b in ("attn_max", "attn_sum"):  # lane-wise partial results, then a short horizontal step
+        rf = rfactor_lanes(sch, sch.get_sblock(b), target)
+        if rf is not None:
+            vectorize_lanes(sch, rf)
+    finish_rest(sch, rest, target)
+
+
+def _tile_weighted(sch, weighted, wb, lanes: int):
+    """Register-tile probs @ v; returns the loop of one row block and whether the parallel loop
+    runs over heads alone (several heads) rather than heads x row blocks."""
+    *batch, seq, ev, s = sch.get_loops(weighted)
+    head = (sch.fuse(*batch) if len(batch) > 1 else batch[0]) if batch else None
+    evo, vec = split(sch, ev, vector_factor(extent(sch, ev), lanes, 4))
+    (fl,) = row_tiles([extent(sch, seq)], _vectors(sch, vec, lanes), [0])
+    lo, li = split(sch, seq, fl)
+    per_head = head is not None and extent(sch, head) > 1
+    outer = [lp for lp in (head, lo, evo) if lp is not None]
+    lay_out(sch, weighted, wb, outer, [s], [li], vec, 2 if head is not None and not per_head else 1)
+    return sch.get_loops(sch.get_sblock("attn_weighted_update"))[1 if per_head else 0], per_head
+
+
+# Per row block, in order: the scores (q @ k^T), their max, exp(scores - max), its sum, the softmax.
+ATTENTION_ROW_BLOCKS = ("attn_qk", "attn_max", "attn_exp", "attn_sum", "attn_probs")
+
+
+def _tile_scores(sch, lanes: int) -> None:
+    """Scores of a row block: query elements broadcast against up to 4 vectors of the transposed
+    keys, the row block's accumulators (rows x vectors) in registers over the head dim."""
+    qk = sch.get_sblock("attn_qk")
+    *_, li, s, e = sch.get_loops(qk)
+    so, vec = split(sch, s, vector_factor(extent(sch, s), lanes, 4))
+    sch.reorder(so, e, li, *([vec] if vec is not None else []))
+    sch.unroll(li)
+    if vec is not None:
+        sch.vectorize(vec)
+    sch.decompose_reduction(qk, e)
+
+
+def _try_inline(sch, block_name: str) -> None:
+    try:
+        sch.compute_inline(sch.get_sblock(block_name))
+    except (ScheduleError, ValueError):
+        pass  # absent (no mask) or already gone

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from tvm.s_tir import ScheduleError
+from tvm.tirx import ForKind
 
 from .analysis import REDUCE_ITER, blocks, extent, inline_all, is_reduction, try_reverse_inline
 
@@ -35,14 +36,19 @@ def name(sch, block) -> str:
     return sch.get(block).name_hint
 
 
+def in_parallel_loop(sch, block) -> bool:
+    """Whether a rule already placed the block inside a parallel loop nest."""
+    return any(int(sch.get(lp).kind) == int(ForKind.PARALLEL) for lp in sch.get_loops(block))
+
+
 def pad_blocks(sch) -> list:
     """The pad blocks and then the phase blocks (which read the pads)."""
     return [b for prefix in (PAD_PREFIX, PHASE_PREFIX) for b in blocks(sch) if name(sch, b).startswith(prefix)]
 
 
-def prepare(sch, anchor) -> None:
-    """Inline prologues (weight views, casts) into the anchor; pads stay materialized."""
-    inline_all(sch, keep=[anchor, *pad_blocks(sch)])
+def prepare(sch, anchor, keep=()) -> None:
+    """Inline prologues (weight views, casts) into the anchor; pads (and `keep`) stay materialized."""
+    inline_all(sch, keep=[anchor, *pad_blocks(sch), *keep])
 
 
 def writeback(sch, anchor):
@@ -51,8 +57,15 @@ def writeback(sch, anchor):
     wb = sch.cache_write(anchor, 0, "local")
     while True:
         consumers = sch.get_consumers(wb)
-        if len(consumers) != 1 or not try_reverse_inline(sch, consumers[0]):
+        # A consumer over fewer points (the slice dropping padded rows) keeps its block: inlined, its
+        # bounds would become a predicate that reverse_compute_at then drops.
+        if len(consumers) != 1 or _points(sch, consumers[0]) < _points(sch, wb) \
+                or not try_reverse_inline(sch, consumers[0]):
             return wb
+
+
+def _points(sch, block) -> int:
+    return math.prod(int(iv.dom.extent) for iv in sch.get(block).iter_vars)
 
 
 def divisors(n: int, most: int) -> list[int]:
@@ -118,6 +131,7 @@ def lay_out(sch, anchor, wb, outer: list, reduce: list, inner: list, vec, parall
     sch.parallel(lead)
     at = outer[-1] if len(outer) > parallel else lead
     sch.reverse_compute_at(wb, at)
+    _epilogue_at(sch, wb, at)
     for lp in inner:
         sch.unroll(lp)
     if vec is not None:
@@ -125,6 +139,19 @@ def lay_out(sch, anchor, wb, outer: list, reduce: list, inner: list, vec, parall
         sch.vectorize(sch.get_loops(wb)[-1])
     if reduce:
         sch.decompose_reduction(anchor, reduce[0])
+
+
+def _epilogue_at(sch, wb, at) -> None:
+    """Consumers that could not be inlined into the write-back (they read other intermediates) follow
+    it into the tile loop, each vectorized along its innermost loop; the rest stay at the root."""
+    block = wb
+    while len(consumers := sch.get_consumers(block)) == 1:
+        block = consumers[0]
+        try:
+            sch.reverse_compute_at(block, at)
+        except ScheduleError:
+            return
+        sch.vectorize(sch.get_loops(block)[-1])
 
 
 def parallel_depth(sch, outer: list, cores: int) -> int:
@@ -137,10 +164,10 @@ def parallel_depth(sch, outer: list, cores: int) -> int:
     return len(outer)
 
 
-def schedule_pads(sch, lanes: int) -> None:
-    """Pads at the root: the padding filled with constants and the interior copied in separate,
-    condition-free loop nests; a zero-stuffing pad that cannot split stays scalar."""
-    for pad in pad_blocks(sch):
+def schedule_pads(sch, lanes: int, pads=None) -> None:
+    """Pads at the root (by default all pad and phase blocks): the padding filled with constants and
+    the interior copied in separate, condition-free loop nests; a zero-stuffing pad stays scalar."""
+    for pad in pad_blocks(sch) if pads is None else pads:
         if name(sch, pad).startswith(PHASE_PREFIX):
             copy_rows(sch, pad, lanes)
             continue

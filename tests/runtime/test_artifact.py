@@ -66,3 +66,24 @@ def test_not_a_zip(tmp_path):
     p.write_bytes(b"hello")
     with pytest.raises(ArtifactError, match="not a kernforge artifact"):
         kernforge.load(str(p))
+
+
+def test_load_in_a_new_process(saved, tmp_path):
+    import subprocess
+    import sys
+
+    cm, path = saved
+    x = np.random.default_rng(3).standard_normal((4, 64)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    code = ("import sys, numpy as np, kernforge; cm = kernforge.load(sys.argv[1]); "
+            "np.save(sys.argv[3], cm(np.load(sys.argv[2]))[0])")
+    subprocess.run([sys.executable, "-c", code, path, str(tmp_path / "x.npy"), str(tmp_path / "y.npy")], check=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), cm(x)[0])
+
+
+def test_truncated_artifact_is_refused(saved, tmp_path):
+    data = open(saved[1], "rb").read()
+    bad = tmp_path / "truncated.kfa"
+    bad.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ArtifactError, match="not a kernforge artifact or is corrupt"):
+        kernforge.load(str(bad))
