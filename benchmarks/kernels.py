@@ -131,6 +131,12 @@ def bench(name: str, case: KernelCase, repeat: int) -> dict:
 
 
 def main(argv=None) -> int:
+    # TVM sizes its thread pool to half the logical CPUs (it assumes SMT pairs): one thread on a
+    # 2-vCPU host. Give it every core, as onnxruntime has by default, and leave the threads unpinned
+    # like onnxruntime's, so that a core taken by another process does not stall a static chunk.
+    # Both are read when the first kernel runs.
+    os.environ.setdefault("TVM_NUM_THREADS", str(os.cpu_count()))
+    os.environ.setdefault("TVM_BIND_THREADS", "0")
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     p.add_argument("--repeat", type=int, default=30)

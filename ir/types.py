@@ -28,6 +28,13 @@ class DType:
         return np.dtype(_STORAGE[self.storage])
 
     @property
+    def byte_storage(self) -> np.dtype:
+        """A whole-byte NumPy dtype that holds this type's values (sub-byte ints widen to 8 bits)."""
+        if self.kind in ("int", "uint") and self.bits < 8:
+            return np.dtype(np.int8 if self.kind == "int" else np.uint8)
+        return self.numpy
+
+    @property
     def is_float(self) -> bool:
         return self.kind == "float"
 

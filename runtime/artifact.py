@@ -39,7 +39,7 @@ def _params_blob(params: dict[str, np.ndarray]) -> tuple[bytes, dict]:
     """np.savez cannot keep ml_dtypes types: store raw bytes and the IR dtype name beside them."""
     buf, types, raw = io.BytesIO(), {}, {}
     for k, v in params.items():
-        v = np.ascontiguousarray(v)
+        v = np.require(v, requirements="C")  # ascontiguousarray would make 0-d arrays 1-d
         types[k] = [dtype(v.dtype).name, list(v.shape)]
         raw[k] = v.reshape(-1).view(np.uint8)
     np.savez(buf, **raw)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Union
 
 import numpy as np
-import tvm
+
+# TVM sizes its thread pool to half the logical CPUs unless told; kernforge uses them all, unpinned
+# like onnxruntime's. Must be set before the first parallel kernel runs.
+os.environ.setdefault("TVM_NUM_THREADS", str(os.cpu_count() or 1))
+os.environ.setdefault("TVM_BIND_THREADS", "0")
+
+import tvm  # noqa: E402
 
 from ..errors import InputError
-from ..ir.types import DTYPES
+from ..ir.types import DTYPES, dtype
 from .plan import Plan
 
 Inputs = Union[Mapping[str, np.ndarray], Sequence[np.ndarray]]
@@ -23,10 +30,9 @@ class Executor:
         self.plan, self.device = plan, device or tvm.cpu()
         self.param_arrays = dict(params)
         self.funcs = {name: lib[name] for name in plan.kernels}
-        self.slots = {f"param:{k}": tvm.runtime.tensor(np.ascontiguousarray(v), self.device)
-                      for k, v in params.items()}
+        self.slots = {f"param:{k}": self._upload(v) for k, v in params.items()}
         for slot, (shape, dt) in plan.buffers.items():
-            self.slots[slot] = tvm.runtime.empty(shape, _np_dtype(dt).name, self.device)
+            self.slots[slot] = tvm.runtime.empty(shape, DTYPES[dt].byte_storage.name, self.device)
         self._calls = [(self.funcs[s.kernel], s.inputs + s.outputs) for s in plan.steps]
 
     def bind(self, inputs: Inputs) -> None:
@@ -49,14 +55,19 @@ class Executor:
                 raise InputError(f"input '{sig.name}' has dtype {a.dtype}, expected {sig.dtype} ({want})")
             if list(a.shape) != list(sig.shape):
                 raise InputError(f"input '{sig.name}' has shape {list(a.shape)}, expected {sig.shape}")
-            self.slots[f"in:{sig.name}"] = tvm.runtime.tensor(np.ascontiguousarray(a), self.device)
+            self.slots[f"in:{sig.name}"] = self._upload(a)
 
     def execute(self) -> None:
         for fn, slots in self._calls:
             fn(*[self.slots[s] for s in slots])
 
     def outputs(self) -> dict[str, np.ndarray]:
-        return {sig.name: self.slots[s].numpy() for sig, s in zip(self.plan.outputs, self.plan.output_slots)}
+        return {sig.name: self.slots[s].numpy().view(_np_dtype(sig.dtype))
+                for sig, s in zip(self.plan.outputs, self.plan.output_slots)}
+
+    def _upload(self, a: np.ndarray):
+        a = _contiguous(a)
+        return tvm.runtime.tensor(a.view(dtype(a.dtype).byte_storage), self.device)
 
     def run(self, inputs: Inputs) -> dict[str, np.ndarray]:
         self.bind(inputs)
@@ -79,3 +90,8 @@ class Executor:
 
 def _np_dtype(name: str) -> np.dtype:
     return DTYPES[name].numpy
+
+
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    # np.ascontiguousarray would turn a 0-d array into shape (1,).
+    return np.require(a, requirements="C")

@@ -12,6 +12,10 @@ from .fastmath import fast_exp
 from .linalg import acc_dtype, bcast_read, finish, widen
 from .registry import lowering
 
+# The blocks the "attention" schedule computes per block of query rows, in order: the scores
+# (q @ k^T), their max, exp(scores - max), its sum, the softmax.
+ROW_BLOCKS = ("attn_qk", "attn_max", "attn_exp", "attn_sum", "attn_probs")
+
 
 def _masked(scores: te.Tensor, mask: te.Tensor | None, causal: bool) -> te.Tensor:
     """Scores with the causal, boolean (keep where True) or additive float mask applied."""

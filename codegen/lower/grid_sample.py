@@ -79,24 +79,49 @@ def _fetch(i, size: int, padding: str, align: bool):
     return clip(_reflect(i.astype(_F64), *_borders(size, align)).astype(_I64)), tirx.const(True, "bool")
 
 
-@lowering("grid_sample")
-def _grid_sample(ins, attrs, out_types):
-    x, grid = ins
+def _select(j, exprs: list):
+    """exprs[j] for a loop variable j."""
+    out = exprs[-1]
+    for t in range(len(exprs) - 2, -1, -1):
+        out = tirx.Select(j == t, exprs[t], out)
+    return out
+
+
+def _axis_taps(grid, ax: int, k: int, size: int, attrs) -> tuple:
+    """Tables [N, *out, taps] of each tap's index and weight (0 where zeros padding leaves it out)
+    along spatial axis ax. The grid lists the coordinates last axis first."""
     mode, padding, align = attrs["mode"], attrs["padding_mode"], attrs["align_corners"]
+    lead = [int(d) for d in grid.shape[:-1]]
+    coord = te.compute(lead, lambda *p: _coord(grid(*p, k - 1 - ax).astype(_F64), size, mode, padding, align),
+                       name=f"grid_sample_coord{ax}")
+    ntaps = {"nearest": 1, "linear": 2, "cubic": 4}[mode]
+
+    def taps(p):
+        return [(_fetch(pos, size, padding, align), w) for pos, w in _taps(coord(*p[:-1]), mode)]
+
+    # two tables, not one two-output compute: s_tir's loop_partition crashes on two-output blocks
+    index = te.compute(lead + [ntaps], lambda *p: _select(p[-1], [i for (i, _), _ in taps(p)]),
+                       name=f"grid_sample_index{ax}")
+    weight = te.compute(lead + [ntaps], lambda *p: _select(p[-1], [w * ok.astype(_F64) for (_, ok), w in taps(p)]),
+                        name=f"grid_sample_weight{ax}")
+    return index, weight
+
+
+@lowering("grid_sample", rule="opaque")
+def _grid_sample(ins, attrs, out_types):
+    """Coordinates and taps go to small tables first (kept: the opaque rule does not inline them), so
+    that the sum over up to 16 corners reads them instead of repeating their arithmetic."""
+    x, grid = ins
     dims = [int(d) for d in x.shape[2:]]
-    k = len(dims)
+    tables = [_axis_taps(grid, ax, len(dims), size, attrs) for ax, size in enumerate(dims)]
 
     def body(n, c, *o):
-        # the grid lists the coordinates last axis first
-        coords = [_coord(grid(n, *o, k - 1 - ax).astype(_F64), size, mode, padding, align)
-                  for ax, size in enumerate(dims)]
         acc = _f(0)
-        for corner in itertools.product(*[_taps(v, mode) for v in coords]):
-            idx, weight, valid = [], _f(1), tirx.const(True, "bool")
-            for (pos, w), size in zip(corner, dims):
-                i, ok = _fetch(pos, size, padding, align)
-                idx, weight, valid = idx + [i], weight * w, tirx.all(valid, ok)
-            acc = acc + x(n, c, *idx).astype(_F64) * (weight * valid.astype(_F64))
+        for corner in itertools.product(*[range(int(index.shape[-1])) for index, _ in tables]):
+            weight = _f(1)
+            for (_, w), j in zip(tables, corner):
+                weight = weight * w(n, *o, j)
+            acc = acc + x(n, c, *[index(n, *o, j) for (index, _), j in zip(tables, corner)]).astype(_F64) * weight
         return acc.astype(x.dtype)
 
     return te.compute(out_types[0].shape, body, name="grid_sample")

@@ -11,7 +11,7 @@ from tvm.script.ir_builder import tirx as T
 
 from ...ir.ops.shape_utils import norm_axis
 from ..dtypes import tvm_dtype
-from .activation import convert, op_lowering
+from .activation import convert, op_lowering, select
 
 
 def _index(v, n: int):
@@ -141,7 +141,7 @@ def _one_hot(ins, attrs, out_types):
     def body(*i):
         v = idx(*i[:a], *i[a + 1:])
         v = tirx.Select(v < 0, v + tirx.const(depth, idx.dtype), v)  # out of range matches no position
-        return tirx.Select(v == i[a].astype(idx.dtype), values(1), values(0))
+        return select(v == i[a].astype(idx.dtype), values(1), values(0))
 
     return te.compute([int(d) for d in out_types[0].shape], body, name="one_hot")
 

@@ -15,6 +15,9 @@ from .conv import pad_block, window_read
 from .linalg import acc_dtype, finish, widen
 from .registry import lowering
 
+# The first step of a separable window reduction is named after the pool with this suffix.
+ROWS_SUFFIX = "_rows"
+
 
 def _setup(x, attrs):
     """Geometry (strides, pads, dilations, counts) and the ceil_mode overhang past the end padding."""
@@ -29,12 +32,18 @@ def _setup(x, attrs):
 
 
 def _window_reduce(xp, ks, strides, dil, out_shape, combine, name):
-    rk = [te.reduce_axis((0, k), f"rk{i}") for i, k in enumerate(ks)]
-
-    def f(n, c, *o):
-        return combine(window_read(xp, n, c, o, rk, strides, dil, strides[-1]), axis=rk)
-
-    return te.compute(out_shape, f, name=name)
+    """Max or sum over each window; windows of 2+ dims go in two steps (both reductions are
+    separable): first over all but the last axis, for every column (contiguous vectors), then along
+    the rows of that, where a strided window reads far fewer elements."""
+    outer = [te.reduce_axis((0, k), f"rk{i}") for i, k in enumerate(ks[:-1])]
+    last = te.reduce_axis((0, ks[-1]), "rk_last")
+    src = xp
+    if outer:
+        src = te.compute([*out_shape[:-1], xp.shape[-1]], lambda n, c, *i: combine(window_read(
+            xp, n, c, [*i[:-1], i[-1]], [*outer, 0], [*strides[:-1], 1], [*dil[:-1], 1]), axis=outer),
+            name=name + ROWS_SUFFIX)
+    return te.compute(out_shape, lambda n, c, *o: combine(src[(n, c, *o[:-1], o[-1] * strides[-1] + last * dil[-1])],
+                                                          axis=[last]), name=name)
 
 
 @lowering("max_pool", rule="pool")
@@ -42,7 +51,7 @@ def _max_pool(ins, attrs, out_types):
     (x,) = ins
     sizes, ks, strides, pads, after, dil = _setup(x, attrs)
     dt = str(x.dtype)
-    xp = pad_block(x, pads[:len(ks)], after, tirx.min_value(dt).value, phase=strides[-1])
+    xp = pad_block(x, pads[:len(ks)], after, tirx.min_value(dt).value)
     return _window_reduce(xp, ks, strides, dil, list(out_types[0].shape), te.max, "max_pool")
 
 
@@ -53,7 +62,7 @@ def _avg_pool(ins, attrs, out_types):
     n, dt = len(ks), str(x.dtype)
     acc = acc_dtype(dt)
     before = pads[:n]
-    xp = pad_block(x, before, after, 0, phase=strides[-1])
+    xp = pad_block(x, before, after, 0)
     xw = te.compute(xp.shape, lambda *i: widen(xp(*i), acc), name="pool_widen") if acc != dt else xp
     sums = _window_reduce(xw, ks, strides, dil, list(out_types[0].shape), te.sum, "avg_pool_sum")
     # Real elements, or real and pad ones with count_include_pad; ceil_mode's overhang never counts.

@@ -8,6 +8,7 @@ from tvm import te, tirx, topi
 from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as T
 
+from ...errors import UnsupportedOpError
 from ...ir.ops.shape_utils import norm_axes, norm_axis
 from .activation import const, const_of, convert, exp, op_lowering, wide_dtype
 
@@ -221,6 +222,9 @@ def _cumsum(ins, attrs, out_types):
     return te.compute(x.shape, lambda *i: convert(run(*i), x.dtype), name="cumsum")
 
 
+_SORT_AS = {"int16": "int32", "uint16": "int32", "uint32": "int64"}
+
+
 @op_lowering("topk", rule="opaque")
 def _topk(ins, attrs, out_types):
     (x,) = ins
@@ -229,8 +233,11 @@ def _topk(ins, attrs, out_types):
         shape = [0 if d == axis else x.shape[d] for d in range(len(x.shape))]
         return [te.compute(shape, lambda *i: const_of(0, x.dtype), name="topk_values"),
                 te.compute(shape, lambda *i: tirx.const(0, "int64"), name="topk_indices")]
-    # TVM's sort handles 32/64-bit types: narrower floats sort as float32, exactly, and convert back.
-    dt, wide = str(x.dtype), wide_dtype(x.dtype)
+    dt = str(x.dtype)
+    if dt == "uint64":
+        raise UnsupportedOpError("op 'topk' on uint64: TVM's sort has no unsigned 64-bit keys")
+    # Keys TVM's sort lacks are sorted in a wider type that holds every value exactly, then converted back.
+    wide = _SORT_AS.get(dt, wide_dtype(dt))
     keys = x if wide == dt else te.compute(x.shape, lambda *i: convert(x(*i), wide), name="topk_in")
     # TVM's sort is stable: ties keep the lower index first, as in the reference.
     values, index = topi.topk(keys, k, axis, "both", is_ascend=not attrs["largest"], dtype="int64")

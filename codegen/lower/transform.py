@@ -8,7 +8,7 @@ from tvm import te, tirx, topi
 from ...ir.ops.shape_utils import norm_axis
 from ...ir.ops.transform import _clamp_slice, _slice_params  # the reference's own clamping: the spec
 from ..dtypes import tvm_dtype
-from .activation import const_of, convert, op_lowering, wide_dtype
+from .activation import const_of, convert, op_lowering, select, wide_dtype
 
 
 def _out_shape(out_types, k: int = 0) -> list[int]:
@@ -27,7 +27,23 @@ def _transpose(ins, attrs, out_types):
 
 @op_lowering("concat")
 def _concat(ins, attrs, out_types):
-    return topi.concatenate(list(ins), norm_axis(attrs["axis"], len(ins[0].shape)))
+    axis = norm_axis(attrs["axis"], len(ins[0].shape))
+    starts = [0]
+    for t in ins:
+        starts.append(starts[-1] + int(t.shape[axis]))
+
+    def body(*i):
+        # the last operand whose range starts at or before i[axis] holds the element
+        v = None
+        for t, start in zip(ins, starts):
+            if int(t.shape[axis]) == 0:
+                continue
+            at = tirx.min(tirx.max(i[axis] - start, 0), int(t.shape[axis]) - 1)
+            here = t(*i[:axis], at, *i[axis + 1:])
+            v = here if v is None else select(i[axis] >= start, here, v)
+        return const_of(0, ins[0].dtype) if v is None else v  # all operands empty: so is the result
+
+    return te.compute([int(d) for d in out_types[0].shape], body, name="concat")
 
 
 @op_lowering("split")
@@ -87,7 +103,7 @@ def _pad(ins, attrs, out_types):
             return x(*[_pad_source(s, n, mode) for s, n in zip(src, dims)])
         inside = tirx.all(*[tirx.all(s >= 0, s < n) for s, n in zip(src, dims)]) if rank else tirx.const(True)
         safe = [tirx.min(tirx.max(s, 0), n - 1) for s, n in zip(src, dims)]
-        return tirx.Select(inside, x(*safe), value)
+        return select(inside, x(*safe), value)
 
     return te.compute(_out_shape(out_types), body, name="pad")
 
@@ -162,6 +178,6 @@ def _trilu(ins, attrs, out_types):
     def body(*i):
         diff = i[-1] - i[-2]
         keep = diff >= k if upper else diff <= k
-        return tirx.Select(keep, x(*i), const_of(0, x.dtype))
+        return select(keep, x(*i), const_of(0, x.dtype))
 
     return te.compute(x.shape, body, name="trilu")

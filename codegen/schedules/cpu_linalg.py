@@ -6,12 +6,16 @@ from __future__ import annotations
 from tvm.s_tir import ScheduleError
 from tvm.tirx import IndexMap
 
+from ..lower.attention import ROW_BLOCKS as ATTENTION_ROW_BLOCKS
+from ..lower.conv import DEPTHWISE_BLOCK
+from ..lower.pool import ROWS_SUFFIX as POOL_ROWS_SUFFIX
 from . import schedule_rule
-from .analysis import blocks, extent, is_reduction
+from .analysis import REDUCE_ITER, blocks, extent, inline_all, is_reduction
 from .cpu import rfactor_lanes, schedule_reduce, schedule_reduction_block, vectorize_lanes, vectorize_spatial
 from .tiling import (
     anchor_block,
     in_parallel_loop,
+    inner_width,
     lay_out,
     loop_kinds,
     name,
@@ -28,8 +32,6 @@ from .tiling import (
     writeback,
 )
 
-# The conv lowering names a convolution whose every output channel reads one input channel so.
-DEPTHWISE_BLOCK = "depthwise"
 # Rows of A whose K-panel stays in L2 while the B panels stream past it.
 GEMM_ROW_BLOCK = 64
 # The row tile M is padded to when no tile divides it.
@@ -147,19 +149,24 @@ def _conv_kind(sch, anchor, reduce) -> str:
 
 def _general_conv(sch, anchor, wb, spatial, reduce, target) -> None:
     """Output channels (broadcast weights) x output rows x one or two vectors of width in registers,
-    over all input channels and taps; the padded input is made once, up front."""
+    over all input channels and taps. Each parallel band of output rows pads the input rows it
+    reads (in cache); with too few bands, channel blocks run in parallel too, on a padded copy."""
     lanes = target.vector_lanes_f32
     batch, o, *rows, w = spatial
     wo, vec = split(sch, w, vector_factor(extent(sch, w), lanes))
     row = rows[-1] if rows else None
-    fo, fr = row_tiles([extent(sch, o), extent(sch, row) if row is not None else 1], _vectors(sch, vec, lanes), [0, 1])
+    fo, fr = row_tiles([extent(sch, o), extent(sch, row) if row is not None else 1], _vectors(sch, vec, lanes),
+                       [0, 1])
     oo, oi = split(sch, o, fo)
     ro, ri = split(sch, row, fr) if row is not None else (None, None)
     lead = [batch, *rows[:-1], *([ro] if ro is not None else [])]
     outer = [*lead, oo, wo]
-    lay_out(sch, anchor, wb, outer, _unroll_taps(sch, reduce), [oi, ri], vec, len(lead))
+    depth = max(len(lead), parallel_depth(sch, outer, target.cores))
+    if depth > len(lead):
+        schedule_pads(sch, lanes)
+    lay_out(sch, anchor, wb, outer, _unroll_taps(sch, reduce), [oi, ri], vec, depth)
     band = sch.get_loops(sch.get_sblock(name(sch, anchor)))[0]
-    for pad in reversed(pad_blocks(sch)):  # the rows of the padded input a band of output rows reads
+    for pad in reversed(pad_blocks(sch)) if depth == len(lead) else []:  # consumers (phase) first
         pad_at(sch, pad, band, lanes)
 
 
@@ -226,24 +233,44 @@ def _unroll_taps(sch, reduce: list) -> list:
 
 @schedule_rule("llvm", "pool")
 def schedule_pool(sch, target) -> None:
-    """Window pools: parallel over (batch, channel) planes, output rows vectorized along the width,
-    the window's taps unrolled; the plane's padded copy is made inside the same parallel loop."""
-    anchor = anchor_block(sch)
-    prepare(sch, anchor)
-    rest = others(sch, anchor)
-    spatial, reduce = loop_kinds(sch, anchor)
-    wo, vec = split(sch, spatial[-1], vector_factor(extent(sch, spatial[-1]), target.vector_lanes_f32, 1))
+    """Window pools: parallel over (batch, channel) planes; in each, the padded copy, the reduction
+    over the window's rows (vectorized along the width), then along the width (output vectorized),
+    the taps unrolled."""
+    lanes = target.vector_lanes_f32
+    final = [b for b in blocks(sch) if is_reduction(sch, b)][-1]
+    inline_all(sch, keep=[final, *pad_blocks(sch), *_pool_rows(sch)])
+    rest = others(sch, final, *_pool_rows(sch))
+    spatial, reduce = loop_kinds(sch, final)
+    wo, vec = split(sch, spatial[-1], vector_factor(extent(sch, spatial[-1]), lanes, 1))
     plane = sch.fuse(*spatial[:2])
     sch.reorder(plane, *spatial[2:-1], wo, *reduce, *([vec] if vec else []))
     sch.parallel(plane)
-    for lp in reduce:
+    _unroll_reduction(sch, final, reduce, vec)
+    for rows in _pool_rows(sch):
+        sch.compute_at(rows, plane)
+        # Under the plane loop, one loop per remaining iter var: output rows, width, taps.
+        pairs = list(zip(sch.get_loops(rows)[1:], sch.get(rows).iter_vars[2:]))
+        *own, w = [lp for lp, iv in pairs if int(iv.iter_type) != REDUCE_ITER]
+        taps = [lp for lp, iv in pairs if int(iv.iter_type) == REDUCE_ITER]
+        wo, wv = split(sch, w, inner_width(extent(sch, w), lanes))
+        sch.reorder(*own, wo, *taps, *([wv] if wv else []))
+        _unroll_reduction(sch, rows, taps, wv)
+    for pad in reversed(pad_blocks(sch)):  # consumers first: a phase block reads its pad
+        pad_at(sch, pad, plane, lanes)
+    finish_rest(sch, rest, target)
+
+
+def _pool_rows(sch) -> list:
+    return [b for b in blocks(sch) if name(sch, b).endswith(POOL_ROWS_SUFFIX)]
+
+
+def _unroll_reduction(sch, block, taps, vec) -> None:
+    """Taps unrolled, the vector loop vectorized, the accumulator's init split off."""
+    for lp in taps:
         sch.unroll(lp)
     if vec is not None:
         sch.vectorize(vec)
-    sch.decompose_reduction(anchor, reduce[0])
-    for pad in reversed(pad_blocks(sch)):  # consumers first: a phase block reads its pad
-        pad_at(sch, pad, plane, target.vector_lanes_f32)
-    finish_rest(sch, rest, target)
+    sch.decompose_reduction(block, taps[0])
 
 
 @schedule_rule("llvm", "attention")
@@ -263,7 +290,7 @@ def schedule_attention(sch, target) -> None:
     if per_head:  # else k^T is made once at the root, not once per row block
         sch.compute_at(sch.get_sblock("attn_kt"), sch.get_loops(sch.get_sblock("attn_qk"))[0])
         rest.remove("attn_kt")
-    _tile_scores(sch, lanes)
+    _tile_scores(sch, rows, lanes)
     for b in ("attn_exp", "attn_probs"):
         vectorize_inner(sch, sch.get_sblock(b), lanes)
     for b in ("attn_max", "attn_sum"):  # lane-wise partial results, then a short horizontal step
@@ -287,18 +314,17 @@ def _tile_weighted(sch, weighted, wb, lanes: int):
     return sch.get_loops(sch.get_sblock("attn_weighted_update"))[1 if per_head else 0], per_head
 
 
-# Per row block, in order: the scores (q @ k^T), their max, exp(scores - max), its sum, the softmax.
-ATTENTION_ROW_BLOCKS = ("attn_qk", "attn_max", "attn_exp", "attn_sum", "attn_probs")
-
-
-def _tile_scores(sch, lanes: int) -> None:
+def _tile_scores(sch, rows, lanes: int) -> None:
     """Scores of a row block: query elements broadcast against up to 4 vectors of the transposed
     keys, the row block's accumulators (rows x vectors) in registers over the head dim."""
     qk = sch.get_sblock("attn_qk")
-    *_, li, s, e = sch.get_loops(qk)
+    loops = sch.get_loops(qk)
+    own = loops[next(i for i, lp in enumerate(loops) if sch.get(lp).same_as(sch.get(rows))) + 1:]
+    li, (s, e) = (own[-3] if len(own) > 2 else None), own[-2:]
     so, vec = split(sch, s, vector_factor(extent(sch, s), lanes, 4))
-    sch.reorder(so, e, li, *([vec] if vec is not None else []))
-    sch.unroll(li)
+    sch.reorder(so, e, *[lp for lp in (li, vec) if lp is not None])
+    if li is not None:
+        sch.unroll(li)
     if vec is not None:
         sch.vectorize(vec)
     sch.decompose_reduction(qk, e)

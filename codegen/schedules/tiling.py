@@ -8,6 +8,7 @@ import math
 from tvm.s_tir import ScheduleError
 from tvm.tirx import ForKind
 
+from ..lower.conv import PAD_BLOCK, PHASE_BLOCK
 from .analysis import REDUCE_ITER, blocks, extent, inline_all, is_reduction, try_reverse_inline
 
 # Vector accumulators a register tile may hold: AVX2 has 16 registers, a few stay free for the
@@ -15,7 +16,9 @@ from .analysis import REDUCE_ITER, blocks, extent, inline_all, is_reduction, try
 ACC_BUDGET = 12
 # Materialized input copies: `pad` blocks (bounds checks, split by decompose_padding) and `phase`
 # blocks (plain strided copies), as the conv and pool lowerings name them.
-PAD_PREFIX, PHASE_PREFIX = "pad", "phase"
+PAD_PREFIX, PHASE_PREFIX = PAD_BLOCK, PHASE_BLOCK
+# The longest row vectorized whole when no vector width divides it (longer ones spill registers).
+LONG_VECTOR = 64
 
 
 def anchor_block(sch):
@@ -190,12 +193,16 @@ def copy_rows(sch, block, lanes: int) -> None:
 
 
 def vectorize_inner(sch, block, lanes: int) -> None:
-    """Vectorize a block's innermost loop by the widest even vector (no tail predicate)."""
+    """Vectorize a block's innermost loop by the widest even vector; a short row no vector width
+    divides (13 columns) goes whole, as one long vector LLVM splits into registers plus a tail."""
     loops = sch.get_loops(block)
-    n = extent(sch, loops[-1]) or 1
-    width = max(d for d in divisors(n, lanes))
-    if width > 1:
-        sch.vectorize(split(sch, loops[-1], width)[1])
+    sch.vectorize(split(sch, loops[-1], inner_width(extent(sch, loops[-1]) or 1, lanes))[1] or loops[-1])
+
+
+def inner_width(n: int, lanes: int) -> int:
+    """The vector length vectorize_inner uses for a loop of n."""
+    width = max(divisors(n, lanes))
+    return n if 2 * width < lanes and n <= LONG_VECTOR else width
 
 
 def pad_at(sch, pad, loop, lanes: int) -> None:

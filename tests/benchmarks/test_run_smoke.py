@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 pytest.importorskip("onnxruntime")
@@ -34,7 +35,7 @@ def test_gemv_row_table_and_json(tmp_path, capsys):
     assert row["model"] == "gemv_4096"
     assert all(isinstance(row["latency_ms"][s], float) for s in CHEAP)
     assert row["runs"] == dict.fromkeys(CHEAP, 2)
-    assert row["check"] == "OK" and row["max_abs_err"] < 1e-3 and row["compile_s"] > 0
+    assert row["check"] == "OK" and row["max_abs_err"] < 1e-3 and row["max_rel_err"] < 1e-3 and row["compile_s"] > 0
     assert math.isclose(row["ratio"], row["latency_ms"]["kernforge"] / row["latency_ms"]["onnxruntime"])
     assert set(row["gflops"]) == set(CHEAP)
     assert data["geomean_ratio"] == pytest.approx(row["ratio"])
@@ -74,3 +75,12 @@ def test_interleaved_samples_slow_systems_less_and_survives_a_failure():
     assert runs == {"fast": 6, "slow": 3}  # stride 2: rounds 0, 2, 4; no warmup call for a slow system
     assert calls == {"fast": 7, "slow": 3}
     assert times["flaky"] == "error: ValueError: lost the device"
+
+
+def test_compare_judges_tiny_outputs_by_their_scale():
+    ref = [np.full((1, 1000), 1e-3, np.float32)]
+    err, rel, ok = run.compare([ref[0] * 1.05], ref, rtol=1e-3, atol=1e-4)  # 5% off passes atol alone
+    assert err == pytest.approx(5e-5, rel=1e-4) and rel == pytest.approx(0.05, rel=1e-4) and not ok
+    assert run.compare([ref[0] * (1 + 1e-5)], ref, 1e-3, 1e-4)[2]
+    assert run.compare([ref[0][0]], ref, 1e-3, 1e-4)[2]  # same size, reshaped
+    assert run.compare([np.zeros(3)], ref, 1e-3, 1e-4) == (math.inf, math.inf, False)

@@ -95,6 +95,13 @@ CORRECTNESS = {
                            pads=[1, 1, 1, 1]),
     "avg-pool-odd": module("avg_pool", {"x": (1, 3, 13, 11)}, kernel_shape=[3, 2], strides=[2, 1], ceil_mode=True),
     "attention-odd": module("scaled_dot_product_attention", {"q": (2, 7, 5), "k": (2, 9, 5), "v": (2, 9, 3)}),
+    "attention-one-head": module("scaled_dot_product_attention", {"q": (1, 13, 64), "k": (1, 17, 64),
+                                                                  "v": (1, 17, 64)}, is_causal=True),
+    "attention-2d": module("scaled_dot_product_attention", {"q": (13, 16), "k": (17, 16), "v": (17, 24)}),
+    "dense-prime-rows": module("dense", {"x": (197, 33)}, {"w": rand(29, 33, seed=1), "b": rand(29, seed=2)}),
+    "conv1d-one-band": module("conv1d", {"x": (1, 4, 37)}, {"w": rand(6, 4, 3)}, pads=[1, 1]),
+    "conv3d-odd": module("conv3d", {"x": (1, 2, 5, 7, 9)}, {"w": rand(4, 2, 3, 3, 3)}, pads=[1] * 6),
+    "conv-grouped": module("conv2d", {"x": (1, 4, 7, 9)}, {"w": rand(6, 2, 3, 3)}, pads=[1] * 4, group=2),
 }
 
 
