@@ -1,5 +1,6 @@
 """An onnx.backend.base.Backend that imports models with from_onnx and runs them in the
-kernforge interpreter, so onnx.backend.test.BackendTest can run the official node tests.
+kernforge interpreter (mode "interp") or compiles them with kernforge.compile and runs the
+compiled kernels (mode "compiled"), so onnx.backend.test.BackendTest can run the node tests.
 
 kernforge graphs are static: ONNX inputs that the IR needs as attributes (Reshape's shape,
 Slice's starts, Pad's pads, ...) must be constants. When a model feeds them from graph
@@ -24,6 +25,7 @@ from ..ir.interpreter import interpret
 from .onnx import from_onnx
 
 MAX_SPECIALIZATIONS = 8  # rounds of freezing inputs before giving up
+MODES = ("interp", "compiled")
 
 
 def _ancestor_inputs(graph: onnx.GraphProto, value: str, inputs: set[str]) -> set[str]:
@@ -60,13 +62,16 @@ def _freeze(model: onnx.ModelProto, values: dict[str, np.ndarray]) -> onnx.Model
 class KernforgeRep(BackendRep):
     """A prepared model: imported once, or specialized on its attribute-like inputs per run."""
 
-    def __init__(self, model: onnx.ModelProto):
+    def __init__(self, model: onnx.ModelProto, mode: str = "interp"):
         """Import now; if attribute-like inputs are dynamic, remember which to freeze at run time."""
-        self.model = model
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
+        self.model, self.mode = model, mode
         inits = {t.name for t in model.graph.initializer}
         self.input_names = [i.name for i in model.graph.input if i.name not in inits]
         self.frozen: set[str] = set()
         self._cache: dict[bytes, Module] = {}
+        self._compiled: dict[tuple, Any] = {}
         try:
             self.module: Module | None = from_onnx(model)
         except ConstantRequiredError as e:
@@ -107,11 +112,25 @@ class KernforgeRep(BackendRep):
             feeds = {name: np.asarray(x) for name, x in zip(self.input_names, inputs)}
         module = self.module if self.module is not None else self._specialized(feeds)
         args = [feeds[name] for name in self.input_names if name not in self.frozen]
+        if self.mode == "compiled":
+            return tuple(self._compile(module, args).run(args).values())
         return tuple(interpret(module, args).values())
+
+    def _compile(self, module: Module, args: list[np.ndarray]):
+        """The module compiled for these input shapes (cached per module and shapes)."""
+        from ..api import compile as kf_compile
+
+        shapes = {name: list(np.shape(a)) for name, a in zip(module.main.input_names, args)}
+        key = (id(module), tuple((n, tuple(s)) for n, s in shapes.items()))
+        if key not in self._compiled:
+            self._compiled[key] = kf_compile(module, input_shapes=shapes)
+        return self._compiled[key]
 
 
 class KernforgeBackend(Backend):
-    """The kernforge interpreter as an ONNX backend (CPU only)."""
+    """kernforge as an ONNX backend (CPU only): interpreted, or compiled when mode = "compiled"."""
+
+    mode = "interp"
 
     @classmethod
     def is_compatible(cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any) -> bool:
@@ -119,7 +138,7 @@ class KernforgeBackend(Backend):
 
     @classmethod
     def prepare(cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any) -> KernforgeRep:
-        return KernforgeRep(model)
+        return KernforgeRep(model, kwargs.get("mode", cls.mode))
 
     @classmethod
     def run_model(cls, model: onnx.ModelProto, inputs: Any, device: str = "CPU", **kwargs: Any):
@@ -148,3 +167,9 @@ prepare = KernforgeBackend.prepare
 run_model = KernforgeBackend.run_model
 run_node = KernforgeBackend.run_node
 supports_device = KernforgeBackend.supports_device
+
+
+class CompiledKernforgeBackend(KernforgeBackend):
+    """The same backend, compiling every model with kernforge.compile for the host CPU."""
+
+    mode = "compiled"

@@ -23,19 +23,24 @@ def describe(node: Node, func: Function, index: int | None = None) -> str:
     return f"{where}{node.op} (node {index} of @{func.name})"
 
 
-def bind_inputs(func: Function, inputs: Inputs) -> list[np.ndarray]:
-    """Check inputs against the signature: names, dtypes, static dims and consistent symbols."""
-    names = func.input_names
+def order_inputs(names: list[str], inputs: Inputs, who: str) -> list:
+    """Inputs given by name or in order, as a list in `names` order; a wrong set is an InputError."""
     if isinstance(inputs, Mapping):
         missing = [n for n in names if n not in inputs]
         extra = [n for n in inputs if n not in names]
         if missing or extra:
-            raise InputError(f"@{func.name} expects inputs {names}; missing {missing}, unexpected {extra}")
-        arrays = [inputs[n] for n in names]
-    else:
-        arrays = list(inputs)
-        if len(arrays) != len(names):
-            raise InputError(f"@{func.name} expects {len(names)} inputs {names}, got {len(arrays)}")
+            raise InputError(f"{who} expects inputs {names}; missing {missing}, unexpected {extra}")
+        return [inputs[n] for n in names]
+    arrays = list(inputs)
+    if len(arrays) != len(names):
+        raise InputError(f"{who} expects {len(names)} inputs {names}, got {len(arrays)}")
+    return arrays
+
+
+def bind_inputs(func: Function, inputs: Inputs) -> list[np.ndarray]:
+    """Check inputs against the signature: names, dtypes, static dims and consistent symbols."""
+    names = func.input_names
+    arrays = order_inputs(names, inputs, f"@{func.name}")
     symbols: dict[str, int] = {}
     return [_check_input(n, np.asarray(a), arg.type, symbols) for n, a, arg in zip(names, arrays, func.args)]
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
-from typing import Union
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -17,10 +16,9 @@ os.environ.setdefault("TVM_BIND_THREADS", "0")
 import tvm  # noqa: E402
 
 from ..errors import InputError
+from ..ir.interpreter import Inputs, order_inputs
 from ..ir.types import DTYPES, dtype
 from .plan import Plan
-
-Inputs = Union[Mapping[str, np.ndarray], Sequence[np.ndarray]]
 
 
 class Executor:
@@ -38,16 +36,7 @@ class Executor:
     def bind(self, inputs: Inputs) -> None:
         """Validate inputs against the signature and copy them to the device."""
         sigs = self.plan.inputs
-        names = [s.name for s in sigs]
-        if isinstance(inputs, Mapping):
-            missing, extra = [n for n in names if n not in inputs], [n for n in inputs if n not in names]
-            if missing or extra:
-                raise InputError(f"model expects inputs {names}; missing {missing}, unexpected {extra}")
-            arrays = [inputs[n] for n in names]
-        else:
-            arrays = list(inputs)
-            if len(arrays) != len(names):
-                raise InputError(f"model expects {len(names)} inputs {names}, got {len(arrays)}")
+        arrays = order_inputs([s.name for s in sigs], inputs, "model")
         for sig, a in zip(sigs, arrays):
             a = np.asarray(a)
             want = _np_dtype(sig.dtype)

@@ -190,8 +190,8 @@ def _log_softmax(ins, attrs, out_types):
                       name="log_softmax")
 
 
-def _scan_ir(x, out, axis: int, exclusive: bool, reverse: bool):
-    """Sequential running sum along axis, one row per parallel iteration."""
+def scan_ir(x, out, axis: int, exclusive: bool, reverse: bool, combine=lambda a, b: a + b, identity=0):
+    """Sequential running combine (sum, product) along axis, one line per parallel iteration."""
     shape = [int(d) for d in x.shape]
     n, after = shape[axis], math.prod(shape[axis + 1:])
     rows = math.prod(shape[:axis]) * after
@@ -200,10 +200,10 @@ def _scan_ir(x, out, axis: int, exclusive: bool, reverse: bool):
         with T.parallel(0, rows) as r:
             base = (r // after) * n * after + r % after
             at = lambda k: base + ((n - 1 - k) if reverse else k) * after
-            dst[at(0)] = tirx.const(0, out.dtype) if exclusive else src[at(0)]
+            dst[at(0)] = tirx.const(identity, out.dtype) if exclusive else src[at(0)]
             with T.serial(1, n) as k:
-                # exclusive shifts by one element instead of subtracting, which would round floats
-                dst[at(k)] = dst[at(k - 1)] + src[at(k - 1) if exclusive else at(k)]
+                # exclusive shifts by one element instead of undoing the last step, which would round
+                dst[at(k)] = combine(dst[at(k - 1)], src[at(k - 1) if exclusive else at(k)])
     return ib.get()
 
 
@@ -215,7 +215,7 @@ def _cumsum(ins, attrs, out_types):
     if any(int(d) == 0 for d in x.shape):
         return te.compute(x.shape, lambda *i: const_of(0, x.dtype), name="cumsum")
     wide = x if acc == str(x.dtype) else te.compute(x.shape, lambda *i: convert(x(*i), acc), name="cumsum_in")
-    run = te.extern([x.shape], [wide], lambda ins_, outs: _scan_ir(ins_[0], outs[0], axis, attrs["exclusive"],
+    run = te.extern([x.shape], [wide], lambda ins_, outs: scan_ir(ins_[0], outs[0], axis, attrs["exclusive"],
                                                                     attrs["reverse"]), dtype=acc, name="cumsum_scan")
     if acc == str(x.dtype):
         return run
