@@ -3,7 +3,7 @@
 `kernforge.passes.run_pipeline(module, "constant-fold,cse,dce")` or `run_pipeline(module, "-O2")`.
 """
 
-from . import constant_fold, cse, dce  # noqa: F401  (imported for registration)
+from . import constant_fold, cse, dce, fold_batchnorm, fuse_ops  # noqa: F401  (imported for registration)
 from .manager import PASSES, PassInfo, PassManager, count_nodes, get_pass, parse_pipeline, register_pass, run_pipeline
 from .pipelines import PIPELINES
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 PIPELINES: dict[str, str] = {
     "O0": "",
     "O1": "constant-fold,dce",
-    "O2": "constant-fold,cse,dce",
-    "O3": "constant-fold,cse,dce",
+    "O2": "constant-fold,fold-batchnorm,cse,dce,fuse-ops",
+    "O3": "constant-fold,fold-batchnorm,cse,dce,fuse-ops",
 }
 
 

@@ -248,16 +248,25 @@ def schedule_pool(sch, target) -> None:
     _unroll_reduction(sch, final, reduce, vec)
     for rows in _pool_rows(sch):
         sch.compute_at(rows, plane)
-        # Under the plane loop, one loop per remaining iter var: output rows, width, taps.
-        pairs = list(zip(sch.get_loops(rows)[1:], sch.get(rows).iter_vars[2:]))
-        *own, w = [lp for lp, iv in pairs if int(iv.iter_type) != REDUCE_ITER]
-        taps = [lp for lp, iv in pairs if int(iv.iter_type) == REDUCE_ITER]
-        wo, wv = split(sch, w, inner_width(extent(sch, w), lanes))
-        sch.reorder(*own, wo, *taps, *([wv] if wv else []))
-        _unroll_reduction(sch, rows, taps, wv)
+        try:
+            _schedule_pool_rows(sch, rows, lanes)
+        except ScheduleError:
+            # compute_at drops unit loops (a 1-wide output), so loops and iter vars no longer pair up;
+            # the rows pass then stays a plain loop nest inside the parallel plane loop.
+            pass
     for pad in reversed(pad_blocks(sch)):  # consumers first: a phase block reads its pad
         pad_at(sch, pad, plane, lanes)
     finish_rest(sch, rest, target)
+
+
+def _schedule_pool_rows(sch, rows, lanes: int) -> None:
+    """Under the plane loop, one loop per remaining iter var: output rows, width, taps."""
+    pairs = list(zip(sch.get_loops(rows)[1:], sch.get(rows).iter_vars[2:]))
+    *own, w = [lp for lp, iv in pairs if int(iv.iter_type) != REDUCE_ITER]
+    taps = [lp for lp, iv in pairs if int(iv.iter_type) == REDUCE_ITER]
+    wo, wv = split(sch, w, inner_width(extent(sch, w), lanes))
+    sch.reorder(*own, wo, *taps, *([wv] if wv else []))
+    _unroll_reduction(sch, rows, taps, wv)
 
 
 def _pool_rows(sch) -> list:

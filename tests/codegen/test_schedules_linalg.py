@@ -138,3 +138,15 @@ def test_prepacked_weight_is_a_new_param_slot():
     slots = [s for step in cm.executor.plan.steps for s in step.inputs]
     assert "param:b@panel16" in slots
     assert cm.executor.param_arrays["b@panel16"].shape == (1, 33, 16)
+
+
+def test_avg_pool_over_the_whole_plane_compiles_and_matches():
+    """A 7x7 window on a 7x7 plane leaves 1-wide loops that compute_at drops (ResNet-50's head)."""
+    import kernforge
+    from kernforge.ir import Builder, interpret
+
+    b = Builder()
+    f = b.function()
+    f.ret(f.avg_pool(f.arg("x", [1, 64, 7, 7]), kernel_shape=[7, 7]))
+    x = np.random.default_rng(0).standard_normal((1, 64, 7, 7)).astype(np.float32)
+    np.testing.assert_allclose(kernforge.compile(b.module)(x), interpret(b.module, [x])["out0"], rtol=1e-5, atol=1e-6)

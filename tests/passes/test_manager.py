@@ -85,7 +85,8 @@ def test_pipeline_parsing_tolerates_whitespace_and_empty_items():
 def test_named_pipelines_expand_with_or_without_dash():
     assert parse_pipeline("O0") == parse_pipeline("-O0") == []
     assert parse_pipeline("-O1") == ["constant-fold", "dce"]
-    assert parse_pipeline("O2") == parse_pipeline("-O2") == ["constant-fold", "cse", "dce"]
+    assert parse_pipeline("O2") == parse_pipeline("-O2") == ["constant-fold", "fold-batchnorm", "cse", "dce",
+                                                             "fuse-ops"]
     assert parse_pipeline("-O3, cse") == parse_pipeline(PIPELINES["O3"]) + ["cse"]
 
 
@@ -94,7 +95,8 @@ def test_o2_optimizes_and_keeps_semantics():
     out = run_pipeline(m, "-O2")
     x = np.arange(4, dtype=np.float32)
     np.testing.assert_allclose(interpret(out, [x])["out0"], interpret(m, [x])["out0"])
-    assert [n.op for n in out.main.nodes] == ["mul", "add"]
+    assert [n.op for n in out.main.nodes] == ["fused"]
+    assert [n.op for n in out.main.nodes[0].region.nodes] == ["mul", "add"]
     assert list(out.params) == ["add_folded"]
 
 
@@ -149,9 +151,10 @@ def test_timing_table():
     assert lines[0] == "// -----// Pass Timing //----- //"
     assert lines[1].split() == ["pass", "ms", "nodes"]
     rows = {ln.split()[0]: ln.split() for ln in lines[2:]}
-    assert set(rows) == {"constant-fold", "cse", "dce", "total"}
+    assert set(rows) == {"constant-fold", "fold-batchnorm", "cse", "dce", "fuse-ops", "total"}
     assert rows["constant-fold"][2:] == ["5", "->", "4"]
-    assert rows["total"][2:] == ["5", "->", "2"]
+    assert rows["fuse-ops"][2:] == ["2", "->", "3"]  # node counts include the fused region's nodes
+    assert rows["total"][2:] == ["5", "->", "3"]
     assert all(float(r[1]) >= 0 for r in rows.values())
 
 
@@ -206,3 +209,23 @@ def test_constant_fold_respects_size_limit_and_casts():
     folded = constant_fold(clone_module(m))
     assert folded.params["add_folded"].data.dtype == np.float32
     np.testing.assert_array_equal(folded.params["add_folded"].data, [1, 2, 3, 4])
+
+
+def test_fold_batchnorm_keeps_numerics_on_a_random_conv_bn():
+    import numpy as np
+
+    from kernforge.ir import Builder, interpret
+    from kernforge.passes import run_pipeline
+
+    rng = np.random.default_rng(0)
+    b = Builder()
+    w = b.param("w", rng.standard_normal((8, 2, 3, 3)).astype(np.float32))  # grouped: 4 channels, 2 groups
+    bias = b.param("bias", rng.standard_normal(8).astype(np.float32))
+    bn = [b.param(n, (rng.random(8) + 0.5).astype(np.float32)) for n in ("s", "t", "m", "v")]
+    f = b.function()
+    x = f.arg("x", [1, 4, 6, 6])
+    f.ret(f.batch_norm(f.conv2d(x, w, bias, group=2, pads=[1, 1, 1, 1]), *bn, epsilon=1e-3))
+    folded = run_pipeline(b.module, "fold-batchnorm,dce")
+    assert [n.op for n in folded.main.nodes] == ["conv2d"]
+    xv = rng.standard_normal((1, 4, 6, 6)).astype(np.float32)
+    np.testing.assert_allclose(interpret(folded, [xv])["out0"], interpret(b.module, [xv])["out0"], rtol=1e-5, atol=1e-5)
