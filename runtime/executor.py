@@ -51,12 +51,13 @@ class Executor:
             fn(*[self.slots[s] for s in slots])
 
     def outputs(self) -> dict[str, np.ndarray]:
-        return {sig.name: self.slots[s].numpy().view(_np_dtype(sig.dtype))
+        return {sig.name: self.slots[s].numpy().astype(_np_dtype(sig.dtype), copy=False)
                 for sig, s in zip(self.plan.outputs, self.plan.output_slots)}
 
     def _upload(self, a: np.ndarray):
         a = _contiguous(a)
-        return tvm.runtime.tensor(a.view(dtype(a.dtype).byte_storage), self.device)
+        # astype, not view: ml_dtypes keeps a sub-byte int in the low bits without sign extension.
+        return tvm.runtime.tensor(a.astype(dtype(a.dtype).byte_storage, copy=False), self.device)
 
     def run(self, inputs: Inputs) -> dict[str, np.ndarray]:
         self.bind(inputs)
