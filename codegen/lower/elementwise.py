@@ -7,7 +7,7 @@ from tvm import te, tirx, topi
 from .registry import lowering
 
 _BINARY = {
-    "add": topi.add, "sub": topi.subtract, "mul": topi.multiply, "pow": topi.power,
+    "add": topi.add, "sub": topi.subtract, "mul": topi.multiply,
     "maximum": topi.maximum, "minimum": topi.minimum, "equal": topi.equal,
     "not_equal": topi.not_equal, "less": topi.less, "less_equal": topi.less_equal,
     "greater": topi.greater, "greater_equal": topi.greater_equal, "logical_and": topi.logical_and,
@@ -45,6 +45,17 @@ def _div(ins, attrs, out_types):
     a, b = ins
     # Integer division truncates toward zero, like the reference (and C, and ONNX).
     return _broadcast_binary(a, b, tirx.truncdiv if _is_int(a) else (lambda x, y: x / y), "div")
+
+
+@lowering("pow")
+def _pow(ins, attrs, out_types):
+    a, b = ins
+    if not _is_int(a):
+        return topi.power(a, b)
+    # TVM's pow is float-only: go through float64, which is exact for every int32 result.
+    f64 = lambda v: tirx.Cast("float64", v)
+    int_pow = lambda x, y: tirx.Cast(str(a.dtype), tirx.round(tirx.pow(f64(x), f64(y))))
+    return _broadcast_binary(a, b, int_pow, "pow")
 
 
 @lowering("mod")

@@ -16,6 +16,7 @@ CASES = [
     Case("mod", [I1, I2], onnx="Mod", id="mod-int"),
     Case("mod", [A, B + 3], onnx="Mod", onnx_attrs={"fmod": 1}, id="mod-float"),
     Case("pow", [POS, B], onnx="Pow", rtol=1e-5),
+    Case("pow", [I2, rand(3, 4, dtype=np.int32, lo=0, hi=4, seed=6)], onnx="Pow", id="pow-int"),
     *[Case(op, [A, B], onnx=onnx) for op, onnx in [
         ("equal", "Equal"), ("less", "Less"), ("less_equal", "LessOrEqual"),
         ("greater", "Greater"), ("greater_equal", "GreaterOrEqual")]],
