@@ -310,12 +310,17 @@ def _add_unit_loops(sch) -> None:
             sch.add_unit_loop(b)
 
 
+def _inlined_blocks(sch) -> tuple[list, list]:
+    """Inline what can be, give 0-d blocks a loop, and return the (reduction, spatial) blocks left."""
+    inline_all(sch)
+    _add_unit_loops(sch)
+    return _split_blocks(sch)
+
+
 @schedule_rule("llvm", "reduce")
 def schedule_reduce(sch, target) -> None:
     """Reductions, softmax and norms: row-fused when the reductions feed the output row by row."""
-    inline_all(sch)
-    _add_unit_loops(sch)
-    reductions, spatial = _split_blocks(sch)
+    reductions, spatial = _inlined_blocks(sch)
     for r in reductions:
         _try(order_by_memory, sch, r)
     depth = _row_fusable(sch, spatial[-1], reductions) if spatial else 0
@@ -331,9 +336,7 @@ def schedule_reduce(sch, target) -> None:
 
 @schedule_rule("llvm", "injective")
 def schedule_injective(sch, target) -> None:
-    inline_all(sch)
-    _add_unit_loops(sch)
-    reductions, spatial = _split_blocks(sch)
+    reductions, spatial = _inlined_blocks(sch)
     for b in reductions:
         schedule_reduction_block(sch, b, target)
     for b in spatial:
