@@ -48,20 +48,15 @@ def test_cli_ends_with_the_summary_line(capsys, tmp_path):
     assert out.exists()
 
 
+# Kept short: each test is one tvm.compile, and CI has 2 cores (the full compiled run is a benchmark).
 COMPILED_SUBSET = (
-    "add_bcast", "argmax_default_axis_example", "averagepool_2d_default", "batchnorm_example", "concat_3d_axis_1",
-    "conv_with_strides_padding", "convtranspose", "cumsum_1d", "einsum_batch_matmul", "expand_dim_changed",
-    "gather_1", "gather_elements_0", "gelu_tanh_1", "gemm_default_matrix_bias", "instancenorm_example",
-    "layer_normalization_2d_axis0", "logsoftmax_axis_0", "matmul_2d", "maxpool_2d_pads",
-    "reduce_max_do_not_keepdims_example", "reduce_mean_default_axes_keepdims_example",
-    "reduce_sum_keepdims_example", "reshape_negative_dim", "resize_downsample_scales_linear",
-    "resize_upsample_scales_nearest", "sigmoid", "slice", "softmax_axis_1", "split_equal_parts_1d_opset18",
-    "tanh", "tile", "transpose_default", "where_example",
+    "add_bcast", "conv_with_strides_padding", "gemm_default_matrix_bias", "maxpool_2d_pads",
+    "reduce_sum_keepdims_example", "reshape_negative_dim", "resize_upsample_scales_nearest", "softmax_axis_1",
 )
 
 
 def test_compiled_mode_passes_a_diverse_subset():
-    """Compiled mode (kernforge.compile per test) on ~30 node tests across op families."""
+    """Compiled mode (kernforge.compile per test) on node tests across op families."""
     select = "^test_(" + "|".join(COMPILED_SUBSET) + ")_cpu$"
     results = run_suite("compiled", select, jobs=os.cpu_count() or 1)
     assert len(results) == len(COMPILED_SUBSET)
