@@ -65,8 +65,9 @@ class BenchmarkResult:
 class CompiledModel:
     """A compiled model: call it with NumPy arrays; save it as one `.kfa` file."""
 
-    def __init__(self, executor, lib, ir_text: str, meta: dict):
-        self.executor, self._lib, self._ir, self.meta = executor, lib, ir_text, meta
+    def __init__(self, executor, lib, ir_text: str, meta: dict, lib_so: bytes | None = None):
+        # lib_so: the library's bytes when loaded from an artifact (a loaded library cannot be re-exported).
+        self.executor, self._lib, self._ir, self.meta, self._lib_so = executor, lib, ir_text, meta, lib_so
 
     @property
     def input_names(self) -> list[str]:
@@ -115,9 +116,11 @@ class CompiledModel:
         return out
 
     def save(self, path: str) -> None:
-        from .runtime.artifact import save_artifact
+        from .runtime.artifact import library_bytes, save_artifact
 
-        save_artifact(path, self._lib, self.executor.plan, self.executor.param_arrays, self._ir, self.meta)
+        if self._lib_so is None:
+            self._lib_so = library_bytes(self._lib)
+        save_artifact(path, self._lib_so, self.executor.plan, self.executor.param_arrays, self._ir, self.meta)
 
     def __repr__(self) -> str:
         return f"CompiledModel(inputs={self.input_names}, outputs={self.output_names}, target={self.meta['target']})"
@@ -183,7 +186,7 @@ def load(path: str) -> CompiledModel:
         lib = tvm.runtime.load_module(art.lib_path)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)  # the library stays mapped after dlopen
-    return CompiledModel(Executor(lib, art.plan, art.params), lib, art.ir_text, art.meta)
+    return CompiledModel(Executor(lib, art.plan, art.params), lib, art.ir_text, art.meta, art.lib_so)
 
 
 def _check_compatible(meta: dict, tvm_version: str, cpu: str, error) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,7 +25,7 @@ class Prepared:
     info: dict = field(default_factory=dict)
 
 
-class System:
+class System(ABC):
     """A benchmarked system; `applies` says whether it can run a model at all (else its cell is '-')."""
 
     name = ""
@@ -33,8 +34,9 @@ class System:
     def applies(self, model: BenchModel) -> bool:
         return True
 
+    @abstractmethod
     def prepare(self, model: BenchModel) -> Prepared:
-        raise NotImplementedError
+        """Build the system's runnable form of the model."""
 
 
 def _timed(build: Callable[[], object]) -> tuple:

@@ -29,6 +29,7 @@ class Artifact:
     """Everything a compiled model needs at run time, as plain data plus a library path."""
 
     lib_path: str
+    lib_so: bytes
     plan: Plan
     params: dict[str, np.ndarray]
     ir_text: str
@@ -51,14 +52,21 @@ def _load_params(blob: bytes, types: dict) -> dict[str, np.ndarray]:
         return {k: npz[k].view(DTYPES[t].numpy).reshape(shape) for k, (t, shape) in types.items()}
 
 
-def save_artifact(path: str, lib, plan: Plan, params: dict[str, np.ndarray], ir_text: str, meta: dict) -> None:
-    """Write the artifact; meta gets the param dtypes and a sha256 over every member."""
+def library_bytes(lib) -> bytes:
+    """The shared library of a freshly built TVM executable, as bytes."""
     with tempfile.TemporaryDirectory() as tmp:
         lib_file = os.path.join(tmp, "lib.so")
         lib.export_library(lib_file)
-        blob, types = _params_blob(params)
-        members = {"lib.so": open(lib_file, "rb").read(), "plan.json": json.dumps(plan.to_json()).encode(),
-                   "params.npz": blob, "ir.kf.txt": ir_text.encode()}
+        with open(lib_file, "rb") as f:
+            return f.read()
+
+
+def save_artifact(path: str, lib_so: bytes, plan: Plan, params: dict[str, np.ndarray], ir_text: str,
+                  meta: dict) -> None:
+    """Write the artifact; meta gets the param dtypes and a sha256 over every member."""
+    blob, types = _params_blob(params)
+    members = {"lib.so": lib_so, "plan.json": json.dumps(plan.to_json()).encode(),
+               "params.npz": blob, "ir.kf.txt": ir_text.encode()}
     meta = dict(meta, format=FORMAT_VERSION, param_types=types, sha256=_digest(members))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in members.items():
@@ -92,4 +100,4 @@ def read_artifact(path: str, workdir: str) -> Artifact:
         f.write(members["lib.so"])
     plan = Plan.from_json(json.loads(members["plan.json"]))
     params = _load_params(members["params.npz"], meta["param_types"])
-    return Artifact(lib_path, plan, params, members["ir.kf.txt"].decode(), meta)
+    return Artifact(lib_path, members["lib.so"], plan, params, members["ir.kf.txt"].decode(), meta)

@@ -167,13 +167,18 @@ def _softmax_parts(x, axis: int):
     return lambda idx: convert(x(*idx), acc) - peak(*at(idx)), at
 
 
+def _exp_total(x, axis: int, name: str):
+    """The max-shifted input, the index map onto the reduced axis, and the sum of exponentials."""
+    shifted, at = _softmax_parts(x, axis)
+    total = reduce_over(te.compute(x.shape, lambda *i: exp(shifted(i)), name=f"{name}_exp"),
+                        (axis,), True, te.sum, lambda v: v, f"{name}_sum")
+    return shifted, at, total
+
+
 @op_lowering("softmax", rule="reduce")
 def _softmax(ins, attrs, out_types):
     (x,) = ins
-    axis = norm_axis(attrs["axis"], len(x.shape))
-    shifted, at = _softmax_parts(x, axis)
-    total = reduce_over(te.compute(x.shape, lambda *i: exp(shifted(i)), name="softmax_exp"),
-                        (axis,), True, te.sum, lambda v: v, "softmax_sum")
+    shifted, at, total = _exp_total(x, norm_axis(attrs["axis"], len(x.shape)), "softmax")
     # exp is recomputed rather than stored: it is cheaper than a second pass over memory.
     return te.compute(x.shape, lambda *i: convert(exp(shifted(i)) / total(*at(i)), x.dtype),
                       name="softmax")
@@ -182,10 +187,7 @@ def _softmax(ins, attrs, out_types):
 @op_lowering("log_softmax", rule="reduce")
 def _log_softmax(ins, attrs, out_types):
     (x,) = ins
-    axis = norm_axis(attrs["axis"], len(x.shape))
-    shifted, at = _softmax_parts(x, axis)
-    total = reduce_over(te.compute(x.shape, lambda *i: exp(shifted(i)), name="log_softmax_exp"),
-                        (axis,), True, te.sum, lambda v: v, "log_softmax_sum")
+    shifted, at, total = _exp_total(x, norm_axis(attrs["axis"], len(x.shape)), "log_softmax")
     return te.compute(x.shape, lambda *i: convert(shifted(i) - tirx.log(total(*at(i))), x.dtype),
                       name="log_softmax")
 

@@ -87,3 +87,11 @@ def test_truncated_artifact_is_refused(saved, tmp_path):
     bad.write_bytes(data[: len(data) // 2])
     with pytest.raises(ArtifactError, match="not a kernforge artifact or is corrupt"):
         kernforge.load(str(bad))
+
+
+def test_a_loaded_model_saves_again(saved, tmp_path):
+    cm, path = saved
+    again = str(tmp_path / "again.kfa")
+    kernforge.load(path).save(again)
+    x = np.random.default_rng(4).standard_normal((4, 64)).astype(np.float32)
+    np.testing.assert_array_equal(kernforge.load(again)(x)[0], cm(x)[0])
