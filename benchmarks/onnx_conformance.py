@@ -123,8 +123,9 @@ def run_suite(mode: str = "interp", select: str | None = None, jobs: int = 1, li
     if mode == "compiled":  # small chunks so progress shows and slow tests spread evenly
         chunks = [names[i:i + 4] for i in range(0, len(names), 4)]
     start, results = time.perf_counter(), {}
-    # Forked workers inherit the built test class; under another start method they rebuild it.
-    with multiprocessing.get_context("fork").Pool(jobs, initializer=_init_worker, initargs=(mode,)) as pool:
+    # Spawned, not forked: TVM's thread pool does not survive a fork, and a forked child of a process
+    # that already ran a kernel spins forever in its first parallel loop.
+    with multiprocessing.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(mode,)) as pool:
         for part in pool.imap_unordered(_run_names, chunks):
             results.update(part)
             if progress:
