@@ -11,10 +11,10 @@ import pkgutil
 import numpy as np
 
 import kernforge
-import tests.ir.ops as op_tests
 from kernforge.ir import Builder, interpret
 from kernforge.ir.types import type_of
 
+from ..ir import ops as op_tests
 from ..ir.ops.harness import Case, ids
 
 
@@ -24,7 +24,7 @@ def op_case_modules() -> list[str]:
 
 
 def family_cases(module_name: str) -> list[Case]:
-    return list(getattr(importlib.import_module(f"tests.ir.ops.{module_name}"), "CASES", []))
+    return list(getattr(importlib.import_module(f".{module_name}", op_tests.__name__), "CASES", []))
 
 
 def case_module(cases: list[Case]) -> tuple[kernforge.ir.Module, dict[str, np.ndarray], dict[str, list[str]]]:

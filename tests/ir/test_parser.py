@@ -15,7 +15,8 @@ from kernforge.ir import Builder, parse_module, print_module, verify
 from kernforge.ir.encodings import BSREncoding, CSREncoding, NMSparseEncoding, QuantEncoding, SpQREncoding
 from kernforge.ir.graph import Param
 from kernforge.ir.types import DTYPES, f16, f32
-from tests.ir.strategies import ATTR_OP, attr_test_op
+
+from .strategies import ATTR_OP, attr_test_op
 
 INPUTS = Path(__file__).parent / "inputs"
 

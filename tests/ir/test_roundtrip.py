@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from kernforge.ir import parse_module, print_module, verify
-from tests.ir.strategies import attr_test_op, modules
+
+from .strategies import attr_test_op, modules
 
 TESTS = Path(__file__).resolve().parents[1]
 FILES = sorted(TESTS.rglob("*.kf.txt"))
