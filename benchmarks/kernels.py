@@ -55,6 +55,10 @@ CASES = {
     "conv1x1_256_56": _conv(256, 64, 56, 1),
     "dwconv3x3_144_56": _conv(144, 144, 56, 3, group=144),
     "conv7x7s2_3_224": _conv(3, 64, 224, 7, stride=2),
+    "conv3x3_256_14": _conv(256, 256, 14, 3),
+    "conv3x3s2_128_56": _conv(128, 128, 56, 3, stride=2),
+    "conv3x3_512_7": _conv(512, 512, 7, 3),
+    "conv1x1_1024_14": _conv(1024, 256, 14, 1),
     "maxpool3x3s2_64_112": KernelCase("max_pool", {"x": (1, 64, 112, 112)},
                                       attrs={"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1] * 4},
                                       onnx_op="MaxPool", onnx_attrs={"kernel_shape": [3, 3], "strides": [2, 2],
@@ -85,13 +89,14 @@ def onnx_model(case: KernelCase) -> bytes:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
 
 
-def interleaved_blocks(fns, repeat: int, rounds: int = 5, warmup: int = 2) -> list[float]:
-    """Median ms of each fn over `rounds` alternating blocks of runs. Whole blocks (each after a few
-    warm-up runs) rather than single calls alternate, because the thread pools of onnxruntime, TVM
-    and OpenBLAS keep spinning a while after each call and would slow whichever system runs next."""
+def interleaved_blocks(fns, repeat: int, rounds: int = 5, warmup: int = 3, settle_s: float = 0.05) -> list[float]:
+    """Median ms of each fn over `rounds` alternating blocks of runs. Whole blocks rather than single
+    calls alternate, each after a pause and a few warm-up runs: the thread pools of onnxruntime and
+    TVM keep spinning a while after each call and would slow whichever system ran next."""
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(rounds):
         for k, fn in enumerate(fns):
+            time.sleep(settle_s)
             for _ in range(warmup):
                 fn()
             for _ in range(max(1, repeat // rounds)):

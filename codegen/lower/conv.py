@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from tvm import te, tirx
 
+from .layouts import CHANNEL_BLOCK, CHANNEL_BLOCKED, CHANNEL_VIEW
 from .linalg import acc_dtype, finish, widen
 from .registry import lowering
 
 PAD_BLOCK = "pad"
 PHASE_BLOCK = "phase"
 DEPTHWISE_BLOCK = "depthwise"
+# A convolution whose weight arrives blocked by output channels; the schedule vectorizes along them.
+CHANNEL_CONV_BLOCK = "conv_channels"
 
 
 def pad_block(x: te.Tensor, before, after, value, stride=None, phase: int = 1) -> te.Tensor:
@@ -86,13 +89,29 @@ def _conv(ins, attrs, out_types):
     x, w = ins[:2]
     n = len(x.shape) - 2
     pads, strides = attrs["pads"], attrs["strides"]
-    xp = pad_block(x, pads[:n], pads[n:], 0, phase=strides[-1])
     w_shape = [int(d) for d in w.shape]
     group = attrs["group"]
     name = DEPTHWISE_BLOCK if group > 1 and w_shape[1] == 1 else "conv"  # schedules tile these apart
+    blocked = getattr(w.op, "name", None) == CHANNEL_VIEW
+    # Vectorized along channels the input is read as broadcast scalars: no phase split for strides.
+    phase = 1 if blocked else strides[-1]
+    xp = pad_block(x, pads[:n], pads[n:], 0, phase=phase)
     y = conv_core(xp, lambda *i: w[i], w_shape, strides, attrs["dilations"], group,
-                  list(out_types[0].shape), name, strides[-1])
+                  list(out_types[0].shape), CHANNEL_CONV_BLOCK if blocked else name, phase)
     return add_bias(y, ins, str(x.dtype))
+
+
+def _channel_blocks(types, attrs):
+    """Block a float32 conv2d weight by output channels unless the conv is a 1x1, stride-1 GEMM whose
+    positions fill whole vectors (vectorizing along positions is as good there and needs no pack)."""
+    x, w = types[:2]
+    if attrs["group"] != 1 or w.rank != 4 or w.shape[0] % CHANNEL_BLOCK or str(w.dtype) != "f32" \
+            or not x.is_static:
+        return {}
+    pointwise = tuple(w.shape[2:]) == (1, 1) and set(attrs["strides"]) == {1} and not any(attrs["pads"])
+    if pointwise and (x.shape[2] * x.shape[3]) % CHANNEL_BLOCK == 0:
+        return {}
+    return {1: CHANNEL_BLOCKED}
 
 
 def _conv_transpose(ins, attrs, out_types):
@@ -115,6 +134,6 @@ def _conv_transpose(ins, attrs, out_types):
     return add_bias(y, ins, str(x.dtype))
 
 
-lowering("conv2d", rule="conv2d")(_conv)
+lowering("conv2d", rule="conv2d", prepack=_channel_blocks)(_conv)
 lowering("conv1d", "conv3d", rule="conv")(_conv)
 lowering("conv_transpose1d", "conv_transpose2d", "conv_transpose3d", rule="conv")(_conv_transpose)

@@ -35,3 +35,25 @@ PANEL = Prepack("panel16", _pack_kn, lambda s: (_panels(s[1]), s[0], PANEL_WIDTH
                 lambda t, s: _view(t, s, False))
 PANEL_T = Prepack("panel16t", lambda b: _pack_kn(b.T), lambda s: (_panels(s[0]), s[1], PANEL_WIDTH),
                   lambda t, s: _view(t, s, True))
+
+
+# Output channels a convolution computes per vector: 8 float32 lanes of AVX2.
+CHANNEL_BLOCK = 8
+CHANNEL_VIEW = "unpack_channel_block"
+
+
+def _pack_channels(w: np.ndarray) -> np.ndarray:
+    """[O, C, *K] -> [O/8, C, *K, 8]: the 8 output channels of a block side by side for each tap."""
+    o, rest = w.shape[0], w.shape[1:]
+    blocked = w.reshape(o // CHANNEL_BLOCK, CHANNEL_BLOCK, *rest)
+    return np.ascontiguousarray(np.moveaxis(blocked, 1, -1))
+
+
+def _channel_view(packed: te.Tensor, shape: tuple) -> te.Tensor:
+    b = CHANNEL_BLOCK
+    return te.compute(shape, lambda o, *i: packed[(o // b, *i, o % b)], name=CHANNEL_VIEW)
+
+
+# A convolution weight [O, C, *K] blocked by output channels: the conv vectorizes along them.
+CHANNEL_BLOCKED = Prepack("oc8", _pack_channels, lambda s: (s[0] // CHANNEL_BLOCK, *s[1:], CHANNEL_BLOCK),
+                          _channel_view)

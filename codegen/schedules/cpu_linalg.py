@@ -1,13 +1,11 @@
-"""CPU (llvm) schedules for the compute-heavy rules: register-tiled GEMM (and GEMV) and convolutions,
-window pools, and attention computed row by row."""
+"""CPU (llvm) schedules for the compute-heavy rules: register-tiled GEMM (and GEMV), window pools,
+and attention computed row by row."""
 
 from __future__ import annotations
 
 from tvm.s_tir import ScheduleError
-from tvm.tirx import IndexMap
 
 from ..lower.attention import ROW_BLOCKS as ATTENTION_ROW_BLOCKS
-from ..lower.conv import DEPTHWISE_BLOCK
 from ..lower.pool import ROWS_SUFFIX as POOL_ROWS_SUFFIX
 from . import schedule_rule
 from .analysis import REDUCE_ITER, blocks, extent, inline_all, is_reduction
@@ -57,7 +55,7 @@ def finish_rest(sch, rest: list[str], target) -> None:
             vectorize_spatial(sch, b, target)
 
 
-def _tile_anchor(sch, target, keep=()):
+def tile_anchor(sch, target, keep=()):
     """The anchor (prologues but `keep` inlined) with its write-back, or None if there is no
     reduction with both spatial and reduce loops to tile."""
     anchor = anchor_block(sch)
@@ -76,7 +74,7 @@ def schedule_gemm(sch, target) -> None:
     of a B panel, accumulated in registers over the whole K; row blocks of A stay in L2."""
     lanes = target.vector_lanes_f32
     row_pads = _pad_rows(sch, lanes)
-    tiled = _tile_anchor(sch, target, row_pads)
+    tiled = tile_anchor(sch, target, row_pads)
     if tiled is None:
         return schedule_reduce(sch, target)
     anchor, wb, spatial, reduce = tiled
@@ -120,115 +118,16 @@ def _pad_rows(sch, lanes: int) -> list[str]:
     return [name(sch, b) for b in sch.get_producers(anchor) if name(sch, b) not in before]
 
 
+def vectors(sch, vec, lanes: int) -> int:
+    """Vector registers one row of a register tile takes."""
+    return -(-(extent(sch, vec) if vec is not None else 1) // lanes)
+
+
 def _gemv_cols(n: int, lanes: int) -> int:
     for cols in (GEMV_COLS, GEMV_COLS // 2, 2 * lanes, lanes):
         if n % cols == 0:
             return cols
     return vector_factor(n, lanes)
-
-
-@schedule_rule("llvm", "conv2d", "conv")
-def schedule_conv(sch, target) -> None:
-    """out[n, o, *s] += pad[n, c, *(s * stride + k * dil)] * w[o, c, *k], vectorized along the output
-    width, by the strategy the convolution's shape calls for (see CONV_STRATEGIES)."""
-    tiled = _tile_anchor(sch, target)
-    if tiled is None:
-        return schedule_reduce(sch, target)
-    anchor, wb, spatial, reduce = tiled
-    rest = others(sch, anchor, wb)
-    CONV_STRATEGIES[_conv_kind(sch, anchor, reduce)](sch, anchor, wb, spatial, reduce, target)
-    finish_rest(sch, rest, target)
-
-
-def _conv_kind(sch, anchor, reduce) -> str:
-    if name(sch, anchor).startswith(DEPTHWISE_BLOCK):
-        return "depthwise"
-    taps = all(extent(sch, lp) == 1 for lp in reduce[1:])
-    return "pointwise" if taps and not pad_blocks(sch) else "general"
-
-
-def _general_conv(sch, anchor, wb, spatial, reduce, target) -> None:
-    """Output channels (broadcast weights) x output rows x one or two vectors of width in registers,
-    over all input channels and taps. Each parallel band of output rows pads the input rows it
-    reads (in cache); with too few bands, channel blocks run in parallel too, on a padded copy."""
-    lanes = target.vector_lanes_f32
-    batch, o, *rows, w = spatial
-    wo, vec = split(sch, w, vector_factor(extent(sch, w), lanes))
-    row = rows[-1] if rows else None
-    fo, fr = row_tiles([extent(sch, o), extent(sch, row) if row is not None else 1], _vectors(sch, vec, lanes),
-                       [0, 1])
-    oo, oi = split(sch, o, fo)
-    ro, ri = split(sch, row, fr) if row is not None else (None, None)
-    lead = [batch, *rows[:-1], *([ro] if ro is not None else [])]
-    outer = [*lead, oo, wo]
-    depth = max(len(lead), parallel_depth(sch, outer, target.cores))
-    if depth > len(lead):
-        schedule_pads(sch, lanes)
-    lay_out(sch, anchor, wb, outer, _unroll_taps(sch, reduce), [oi, ri], vec, depth)
-    band = sch.get_loops(sch.get_sblock(name(sch, anchor)))[0]
-    for pad in reversed(pad_blocks(sch)) if depth == len(lead) else []:  # consumers (phase) first
-        pad_at(sch, pad, band, lanes)
-
-
-def _pointwise_conv(sch, anchor, wb, spatial, reduce, target) -> None:
-    """A 1x1, stride-1 convolution is a GEMM: output channels x (all output positions, flattened)."""
-    lanes = target.vector_lanes_f32
-    _flatten_positions(sch, anchor, wb, [extent(sch, lp) for lp in spatial[2:]])
-    (batch, o, p), reduce = loop_kinds(sch, anchor)
-    po, vec = split(sch, p, vector_factor(extent(sch, p), lanes))
-    (fo,) = row_tiles([extent(sch, o)], _vectors(sch, vec, lanes), [0])
-    oo, oi = split(sch, o, fo)
-    outer = [batch, po, oo]
-    lay_out(sch, anchor, wb, outer, reduce, [oi], vec, parallel_depth(sch, outer, target.cores))
-
-
-def _flatten_positions(sch, anchor, wb, sizes: list[int]) -> None:
-    """Make the output positions one axis in the anchor (whose 1x1 taps go), its accumulator and
-    the write-back, so that a tile along it is exact even where it crosses a row."""
-    n = len(sizes)
-
-    def flat(idx):
-        pos = idx[0]
-        for i, size in zip(idx[1:], sizes[1:]):
-            pos = pos * size + i
-        return pos
-
-    index_map = lambda fn, ndim: IndexMap.from_func(fn, ndim=ndim, index_dtype="int32")
-    out = index_map(lambda b, o, *s: (b, o, flat(s)), n + 2)
-    sch.transform_layout(anchor, ("write", 0), out)
-    sch.transform_block_layout(anchor, index_map(lambda b, o, *r: (b, o, flat(r[:n]), r[n]), 2 * n + 3))
-    sch.transform_block_layout(wb, out)
-
-
-def _depthwise_conv(sch, anchor, wb, spatial, reduce, target) -> None:
-    """One channel plane per parallel iteration: its padded copy is made there (in cache), then
-    output rows x vectors of width in registers over the taps."""
-    lanes = target.vector_lanes_f32
-    batch, o, *rows, w = spatial
-    wo, vec = split(sch, w, vector_factor(extent(sch, w), lanes))
-    row = rows[-1] if rows else None
-    (fr,) = row_tiles([extent(sch, row) if row is not None else 1], _vectors(sch, vec, lanes), [1])
-    ro, ri = split(sch, row, fr) if row is not None else (None, None)
-    outer = [batch, o, *rows[:-1], *([ro] if ro is not None else []), wo]
-    lay_out(sch, anchor, wb, outer, _unroll_taps(sch, reduce), [ri], vec, 2)
-    plane = sch.get_loops(sch.get_sblock(name(sch, anchor)))[0]
-    for pad in reversed(pad_blocks(sch)):
-        pad_at(sch, pad, plane, lanes)
-
-
-CONV_STRATEGIES = {"general": _general_conv, "pointwise": _pointwise_conv, "depthwise": _depthwise_conv}
-
-
-def _vectors(sch, vec, lanes: int) -> int:
-    """Vector registers one row of the tile takes."""
-    return -(-(extent(sch, vec) if vec is not None else 1) // lanes)
-
-
-def _unroll_taps(sch, reduce: list) -> list:
-    """Kernel-tap loops (all reduce loops after the channel one) are unrolled: constant offsets."""
-    for lp in reduce[1:]:
-        sch.unroll(lp)
-    return reduce
 
 
 @schedule_rule("llvm", "pool")
@@ -315,7 +214,7 @@ def _tile_weighted(sch, weighted, wb, lanes: int):
     *batch, seq, ev, s = sch.get_loops(weighted)
     head = (sch.fuse(*batch) if len(batch) > 1 else batch[0]) if batch else None
     evo, vec = split(sch, ev, vector_factor(extent(sch, ev), lanes, 4))
-    (fl,) = row_tiles([extent(sch, seq)], _vectors(sch, vec, lanes), [0])
+    (fl,) = row_tiles([extent(sch, seq)], vectors(sch, vec, lanes), [0])
     lo, li = split(sch, seq, fl)
     per_head = head is not None and extent(sch, head) > 1
     outer = [lp for lp in (head, lo, evo) if lp is not None]

@@ -53,6 +53,7 @@ STRUCTURE = {
     "conv-1x1": module("conv2d", {"x": (1, 64, 28, 28)}, {"w": rand(32, 64, 1, 1)}),
     "conv-depthwise": module("conv2d", {"x": (1, 32, 28, 28)}, {"w": rand(32, 1, 3, 3)}, pads=[1, 1, 1, 1],
                              group=32),
+    "conv-1x1-7x7": module("conv2d", {"x": (1, 64, 7, 7)}, {"w": rand(32, 64, 1, 1)}),
 }
 
 
@@ -67,6 +68,18 @@ def test_gemm_reads_prepacked_panels():
     text = scheduled_script(STRUCTURE["matmul-512"])
     assert "(32, 512, 16)" in text, text  # [N/16, K, 16] panels, made at compile time
     assert "unpack_panel" not in text  # the panel view is inlined into the GEMM
+
+
+@pytest.mark.parametrize("name, packed", [("conv-3x3", "(8, 32, 3, 3, 8)"), ("conv-1x1-7x7", "(4, 64, 1, 1, 8)")])
+def test_conv_vectorizes_along_prepacked_output_channels(name, packed):
+    text = scheduled_script(STRUCTURE[name])
+    assert packed in text and "unpack_channel_block" not in text, text  # [O/8, C, kh, kw, 8], made at compile time
+    assert re.search(r"for \w+ in T.vectorized\(8\):\s+with T.sblock\(\"conv_channels_update", text), text
+
+
+def test_pointwise_conv_on_whole_vectors_of_positions_keeps_the_gemm_layout():
+    text = scheduled_script(STRUCTURE["conv-1x1"])  # 28 x 28 positions: vectors along them, no pack
+    assert "conv_channels" not in text and "(4, 64, 1, 1, 8)" not in text, text
 
 
 def test_pads_are_split_from_copies():
@@ -102,6 +115,13 @@ CORRECTNESS = {
     "conv1d-one-band": module("conv1d", {"x": (1, 4, 37)}, {"w": rand(6, 4, 3)}, pads=[1, 1]),
     "conv3d-odd": module("conv3d", {"x": (1, 2, 5, 7, 9)}, {"w": rand(4, 2, 3, 3, 3)}, pads=[1] * 6),
     "conv-grouped": module("conv2d", {"x": (1, 4, 7, 9)}, {"w": rand(6, 2, 3, 3)}, pads=[1] * 4, group=2),
+    "conv-channels-stride2": module("conv2d", {"x": (1, 5, 15, 13)}, {"w": rand(16, 5, 3, 3), "b": rand(16, seed=2)},
+                                    strides=[2, 2], pads=[1, 0, 1, 2]),
+    "conv-channels-7x7s2": module("conv2d", {"x": (2, 3, 23, 21)}, {"w": rand(16, 3, 7, 7)}, strides=[2, 2],
+                                  pads=[3] * 4),
+    "conv-channels-1x1-odd": module("conv2d", {"x": (1, 7, 7, 7)}, {"w": rand(24, 7, 1, 1)}),
+    "conv-channels-dilated": module("conv2d", {"x": (1, 4, 11, 12)}, {"w": rand(8, 4, 3, 3)}, dilations=[2, 2],
+                                    pads=[2] * 4),
 }
 
 
@@ -110,12 +130,12 @@ def test_scheduled_kernels_match_the_interpreter_on_odd_shapes(name):
     check(CORRECTNESS[name])
 
 
-def fused_conv_module():
+def fused_conv_module(out_channels: int = 6):
     """conv + bias + relu + residual add in one fused kernel, as the fusion pass would make it."""
     b = Builder("m")
     f = b.function()
-    x, skip = f.arg("x", [1, 4, 9, 7]), f.arg("skip", [1, 6, 9, 7])
-    w, bias = f.param("w", rand(6, 4, 3, 3)), f.param("bias", rand(6, seed=2))
+    x, skip = f.arg("x", [1, 4, 9, 7]), f.arg("skip", [1, out_channels, 9, 7])
+    w, bias = f.param("w", rand(out_channels, 4, 3, 3)), f.param("bias", rand(out_channels, seed=2))
     r = region("body", b.module)
     rx, rs, rw, rb = (r.arg(n, list(v.type.shape)) for n, v in (("x", x), ("s", skip), ("w", w), ("b", bias)))
     y = r.op("conv2d", rx, rw, rb, pads=[1, 1, 1, 1])
@@ -124,12 +144,13 @@ def fused_conv_module():
     return b.module
 
 
-def test_fused_epilogue_runs_in_the_tile_loop():
-    mod = fused_conv_module()
+@pytest.mark.parametrize("out_channels, acc", [(6, "conv"), (16, "conv_channels")])
+def test_fused_epilogue_runs_in_the_tile_loop(out_channels, acc):
+    mod = fused_conv_module(out_channels)
     text = scheduled_script(mod)
     # The tile's write-back computes the kernel's output (bias, relu, residual) from the accumulators.
-    written = re.findall(r"(\w+)\[[^\]]*\] = [^\n]*conv_local\[", text)
-    assert "conv" not in written and any(w != "conv_local" for w in written), text
+    written = re.findall(rf"(\w+)\[[^\]]*\] = [^\n]*{acc}_local\[", text)
+    assert acc not in written and any(w != f"{acc}_local" for w in written), text
     check(mod)
 
 

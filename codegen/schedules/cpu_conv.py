@@ -1,0 +1,171 @@
+"""CPU (llvm) schedules for convolutions: one register-tiling strategy per shape of convolution."""
+
+from __future__ import annotations
+
+import math
+
+from tvm.tirx import IndexMap
+
+from ..lower.conv import CHANNEL_CONV_BLOCK, DEPTHWISE_BLOCK
+from ..lower.layouts import CHANNEL_BLOCK
+from . import schedule_rule
+from .analysis import extent
+from .cpu import schedule_reduce
+from .cpu_linalg import finish_rest, others, tile_anchor, vectors
+from .tiling import (
+    ACC_BUDGET,
+    lay_out,
+    loop_kinds,
+    name,
+    pad_at,
+    pad_blocks,
+    parallel_depth,
+    row_tiles,
+    schedule_pads,
+    split,
+    vector_factor,
+)
+
+
+@schedule_rule("llvm", "conv2d", "conv")
+def schedule_conv(sch, target) -> None:
+    """out[n, o, *s] += pad[n, c, *(s * stride + k * dil)] * w[o, c, *k], vectorized along the output
+    width, by the strategy the convolution's shape calls for (see CONV_STRATEGIES)."""
+    tiled = tile_anchor(sch, target)
+    if tiled is None:
+        return schedule_reduce(sch, target)
+    anchor, wb, spatial, reduce = tiled
+    rest = others(sch, anchor, wb)
+    CONV_STRATEGIES[_conv_kind(sch, anchor, reduce)](sch, anchor, wb, spatial, reduce, target)
+    finish_rest(sch, rest, target)
+
+
+def _conv_kind(sch, anchor, reduce) -> str:
+    if name(sch, anchor).startswith(DEPTHWISE_BLOCK):
+        return "depthwise"
+    if name(sch, anchor).startswith(CHANNEL_CONV_BLOCK):
+        return "channels"
+    taps = all(extent(sch, lp) == 1 for lp in reduce[1:])
+    return "pointwise" if taps and not pad_blocks(sch) else "general"
+
+
+def _general_conv(sch, anchor, wb, spatial, reduce, target) -> None:
+    """Output channels (broadcast weights) x output rows x one or two vectors of width in registers,
+    over all input channels and taps. Each parallel band of output rows pads the input rows it
+    reads (in cache); with too few bands, channel blocks run in parallel too, on a padded copy."""
+    lanes = target.vector_lanes_f32
+    batch, o, *rows, w = spatial
+    wo, vec = split(sch, w, vector_factor(extent(sch, w), lanes))
+    row = rows[-1] if rows else None
+    fo, fr = row_tiles([extent(sch, o), extent(sch, row) if row is not None else 1], vectors(sch, vec, lanes),
+                       [0, 1])
+    oo, oi = split(sch, o, fo)
+    ro, ri = split(sch, row, fr) if row is not None else (None, None)
+    lead = [batch, *rows[:-1], *([ro] if ro is not None else [])]
+    outer = [*lead, oo, wo]
+    depth = max(len(lead), parallel_depth(sch, outer, target.cores))
+    if depth > len(lead):
+        schedule_pads(sch, lanes)
+    lay_out(sch, anchor, wb, outer, _unroll_taps(sch, reduce), [oi, ri], vec, depth)
+    band = sch.get_loops(sch.get_sblock(name(sch, anchor)))[0]
+    for pad in reversed(pad_blocks(sch)) if depth == len(lead) else []:  # consumers (phase) first
+        pad_at(sch, pad, band, lanes)
+
+
+def _pointwise_conv(sch, anchor, wb, spatial, reduce, target) -> None:
+    """A 1x1, stride-1 convolution is a GEMM: output channels x (all output positions, flattened)."""
+    lanes = target.vector_lanes_f32
+    _flatten_positions(sch, anchor, wb, [extent(sch, lp) for lp in spatial[2:]])
+    (batch, o, p), reduce = loop_kinds(sch, anchor)
+    po, vec = split(sch, p, vector_factor(extent(sch, p), lanes))
+    (fo,) = row_tiles([extent(sch, o)], vectors(sch, vec, lanes), [0])
+    oo, oi = split(sch, o, fo)
+    outer = [batch, po, oo]
+    lay_out(sch, anchor, wb, outer, reduce, [oi], vec, parallel_depth(sch, outer, target.cores))
+
+
+def _flatten_positions(sch, anchor, wb, sizes: list[int]) -> None:
+    """Make the output positions one axis in the anchor (whose 1x1 taps go), its accumulator and
+    the write-back, so that a tile along it is exact even where it crosses a row."""
+    n = len(sizes)
+
+    def flat(idx):
+        pos = idx[0]
+        for i, size in zip(idx[1:], sizes[1:]):
+            pos = pos * size + i
+        return pos
+
+    index_map = lambda fn, ndim: IndexMap.from_func(fn, ndim=ndim, index_dtype="int32")
+    out = index_map(lambda b, o, *s: (b, o, flat(s)), n + 2)
+    sch.transform_layout(anchor, ("write", 0), out)
+    sch.transform_block_layout(anchor, index_map(lambda b, o, *r: (b, o, flat(r[:n]), r[n]), 2 * n + 3))
+    sch.transform_block_layout(wb, out)
+
+
+def _depthwise_conv(sch, anchor, wb, spatial, reduce, target) -> None:
+    """One channel plane per parallel iteration: its padded copy is made there (in cache), then
+    output rows x vectors of width in registers over the taps."""
+    lanes = target.vector_lanes_f32
+    batch, o, *rows, w = spatial
+    wo, vec = split(sch, w, vector_factor(extent(sch, w), lanes))
+    row = rows[-1] if rows else None
+    (fr,) = row_tiles([extent(sch, row) if row is not None else 1], vectors(sch, vec, lanes), [1])
+    ro, ri = split(sch, row, fr) if row is not None else (None, None)
+    outer = [batch, o, *rows[:-1], *([ro] if ro is not None else []), wo]
+    lay_out(sch, anchor, wb, outer, _unroll_taps(sch, reduce), [ri], vec, 2)
+    plane = sch.get_loops(sch.get_sblock(name(sch, anchor)))[0]
+    for pad in reversed(pad_blocks(sch)):
+        pad_at(sch, pad, plane, lanes)
+
+
+
+
+def _unroll_taps(sch, reduce: list) -> list:
+    """Kernel-tap loops (all reduce loops after the channel one) are unrolled: constant offsets."""
+    for lp in reduce[1:]:
+        sch.unroll(lp)
+    return reduce
+
+
+
+
+def _channel_conv(sch, anchor, wb, spatial, reduce, target) -> None:
+    """Vectors of output channels (their weights prepacked side by side) x a tile of output rows and
+    columns in registers, each input element a broadcast scalar; the whole reduction runs in there.
+    Strides and narrow maps (7x7) cost nothing, unlike vectors along the output width."""
+    lanes = target.vector_lanes_f32
+    batch, o, *rows, w = spatial
+    row = rows[-1] if rows else None
+    blocks_per_vector = max(1, lanes // CHANNEL_BLOCK)
+    ov, fr, fw = _channel_tile(extent(sch, o) // CHANNEL_BLOCK, extent(sch, row) if row is not None else 1,
+                               extent(sch, w), blocks_per_vector)
+    oo, o_in = split(sch, o, ov * CHANNEL_BLOCK)
+    o_mid, lane = split(sch, o_in, CHANNEL_BLOCK) if ov > 1 else (None, o_in)
+    ro, ri = split(sch, row, fr) if row is not None else (None, None)
+    wo, wi = split(sch, w, fw)
+    outer = [batch, oo, *rows[:-1], *([ro] if ro is not None else []), wo]
+    # Channels last in the accumulator tile, so each accumulator is one contiguous vector register.
+    sch.transform_layout(anchor, ("write", 0), lambda b, c, *s: (b, *s, c))
+    schedule_pads(sch, lanes)
+    lay_out(sch, anchor, wb, outer, _unroll_taps(sch, reduce), [ri, wi, o_mid], lane,
+            parallel_depth(sch, outer, target.cores))
+
+
+def _channel_tile(blocks: int, rows: int, cols: int, per_vector: int) -> tuple[int, int, int]:
+    """(channel blocks, rows, columns) of the register tile: at least 8 accumulators where the map
+    allows, then the most FMAs per load (one broadcast per position, one load per channel block)."""
+    best, best_key = (1, 1, 1), None
+    for ov in (d for d in (1, 2) if blocks % d == 0):
+        for fr in (d for d in range(1, ACC_BUDGET + 1) if rows % d == 0):
+            for fw in (d for d in range(1, ACC_BUDGET + 1) if cols % d == 0):
+                acc = math.ceil(ov / per_vector) * fr * fw
+                if acc > ACC_BUDGET:
+                    continue
+                key = (min(acc, 8), acc / (fr * fw + ov), acc)
+                if best_key is None or key > best_key:
+                    best, best_key = (ov, fr, fw), key
+    return best
+
+
+CONV_STRATEGIES = {"general": _general_conv, "pointwise": _pointwise_conv, "depthwise": _depthwise_conv,
+                   "channels": _channel_conv}
