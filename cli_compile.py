@@ -75,19 +75,56 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{name}: shape {list(value.shape)} {value.dtype}  mean {float(np.mean(value)):.6g}")
     if args.benchmark:
         print(f"latency: {cm.benchmark(args.benchmark, inputs=inputs)}")
-    if args.profile:
-        print(format_profile(cm.executor.profile(inputs), cm.executor.plan.kernels))
+    if args.profile or args.roofline or args.remeasure_peaks:
+        print(profile_report(cm, inputs, args.roofline, args.remeasure_peaks))
     return 0
 
 
-def format_profile(rows: list[dict], kernels: dict) -> str:
-    total = sum(r["median_s"] for r in rows) or 1.0
-    lines = [f"{'#':>4}  {'kernel':<32} {'rule':<12} {'time ms':>9} {'share':>6}"]
+def profile_report(cm, inputs: dict[str, np.ndarray], roofline_png: str | None = None,
+                   remeasure_peaks: bool = False) -> str:
+    """Time every kernel call, set it against this machine's peaks; optionally draw the roofline."""
+    import sys
+
+    from .runtime.peaks import cached_peaks, load_peaks
+    from .runtime.roofline import roofline_rows, step_costs
+
+    plan = cm.executor.plan
+    costs = step_costs(cm.ir(), len(plan.steps))
+    if remeasure_peaks or cached_peaks() is None:
+        print("measuring this machine's peak GFLOP/s and GB/s (once; cached)...", file=sys.stderr)
+    peaks = load_peaks(remeasure=remeasure_peaks)
+    rows = roofline_rows(cm.executor.profile(inputs), costs, peaks)
+    text = format_profile(rows, plan.kernels, peaks)
+    if roofline_png:
+        from .runtime.roofline_plot import plot_roofline
+
+        plot_roofline(rows, peaks, roofline_png, title=cm.meta.get("module", "roofline"))
+        text += f"\nroofline written to {roofline_png}"
+    return text
+
+
+def format_profile(rows: list, kernels: dict, peaks) -> str:
+    """A table of KernelRoofline rows, a total line, the peaks used and the waterline."""
+    from .runtime.roofline import waterline
+
+    bound, total = waterline(rows)
+    share_of = total or 1.0
+    lines = [f"{'#':>4}  {'kernel':<28} {'rule':<12} {'time ms':>9} {'share':>6} {'GFLOP':>9} {'GB':>9} "
+             f"{'GFLOP/s':>8} {'GB/s':>8} {'% peak':>6} {'bound ms':>9} {'gap ms':>9}"]
     for r in rows:
-        rule = kernels[r["kernel"]]["rule"]
-        lines.append(f"{r['step']:>4}  {r['kernel']:<32} {rule:<12} {r['median_s'] * 1e3:>9.4f} "
-                     f"{100 * r['median_s'] / total:>5.1f}%")
-    lines.append(f"{'':>4}  {'total':<32} {'':<12} {total * 1e3:>9.4f}")
+        rule = kernels.get(r.kernel, {}).get("rule", "?")
+        lines.append(f"{r.step:>4}  {r.kernel:<28} {rule:<12} {r.time_s * 1e3:>9.4f} "
+                     f"{100 * r.time_s / share_of:>5.1f}% {r.flops / 1e9:>9.3g} {r.bytes / 1e9:>9.3g} "
+                     f"{r.gflops_per_s:>8.2f} {r.gbytes_per_s:>8.2f} {r.percent_of_peak:>5.1f}% "
+                     f"{r.bound_s * 1e3:>9.4f} {r.gap_s * 1e3:>9.4f}")
+    flops, nbytes = sum(r.flops for r in rows), sum(r.bytes for r in rows)
+    lines.append(f"{'':>4}  {'total':<28} {'':<12} {total * 1e3:>9.4f} {'':>6} {flops / 1e9:>9.3g} "
+                 f"{nbytes / 1e9:>9.3g} {'':>8} {'':>8} {'':>6} {bound * 1e3:>9.4f} {(total - bound) * 1e3:>9.4f}")
+    lines.append(f"peaks ({peaks.host}): {peaks.gflops:.1f} GFLOP/s, {peaks.gbps:.1f} GB/s "
+                 "(bytes = operand + result sizes, a lower bound on traffic)")
+    ratio = f" ({total / bound:.1f}x the waterline)" if bound > 0 else ""
+    lines.append(f"waterline: {bound * 1e3:.4f} ms if every kernel ran at its roofline bound; "
+                 f"measured {total * 1e3:.4f} ms{ratio}, gap {(total - bound) * 1e3:.4f} ms")
     return "\n".join(lines)
 
 
@@ -131,7 +168,12 @@ def add_commands(sub) -> None:
     r.add_argument("--inputs", metavar="IN.npz", help="inputs by name (default: random)")
     r.add_argument("--outputs", metavar="OUT.npz", help="write the outputs here")
     r.add_argument("--benchmark", type=int, metavar="N", help="time N runs and print latency statistics")
-    r.add_argument("--profile", action="store_true", help="print the time of every kernel")
+    r.add_argument("--profile", action="store_true",
+                   help="print every kernel call's time, FLOPs, bytes, rates, %% of peak and roofline bound")
+    r.add_argument("--roofline", metavar="FILE.png",
+                   help="draw a roofline of the kernels to FILE.png (implies --profile)")
+    r.add_argument("--remeasure-peaks", action="store_true",
+                   help="measure this machine's peak GFLOP/s and GB/s again, not from the cache (implies --profile)")
     r.set_defaults(handler=cmd_run)
     d = sub.add_parser("demo", help="compile a model shipped in the onnx wheel; check and time it vs onnxruntime")
     d.add_argument("model", nargs="?", default="light_resnet50", help="light model name (default light_resnet50)")
