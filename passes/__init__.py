@@ -1,9 +1,9 @@
 """Optimization passes: a registry of `Module -> Module` rewrites run by the PassManager.
 
-`kernforge.passes.run_pipeline(module, "constant-fold,cse,dce")` or `run_pipeline(module, "-O2")`.
+`kernforge.passes.run_pipeline(module, "canonicalize,fuse-ops")` or `run_pipeline(module, "-O2")`.
 """
 
-from . import constant_fold, cse, dce, fold_batchnorm, fuse_ops  # noqa: F401  (imported for registration)
+from . import canonicalize, constant_fold, cse, dce, fold_batchnorm, fuse_ops  # noqa: F401  (imported for registration)
 from .manager import PASSES, PassInfo, PassManager, count_nodes, get_pass, parse_pipeline, register_pass, run_pipeline
 from .pipelines import PIPELINES
 
