@@ -114,14 +114,35 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         from .cli_compile import artifact_stats
 
         stats = artifact_stats(args.file)
+        stats.update(_artifact_memory(args.file))
         if not args.json:
             kernels = [f"{k['name']:<32} rule={k['rule']:<10} ops={','.join(k['ops'])}" for k in stats["kernels"]]
-            write_text(format_stats(stats) + "\nkernels\n" + "\n".join(kernels) + "\n", None)
+            write_text(format_stats(stats) + _format_memory(stats) + "\nkernels\n" + "\n".join(kernels) + "\n",
+                       None)
             return 0
     else:
         stats = module_stats(read_module(args.file))
     write_text(json.dumps(stats, indent=2) + "\n" if args.json else format_stats(stats), None)
     return 0
+
+
+def _artifact_memory(path: str) -> dict:
+    """The memory plan's numbers: peak (planned) and naive activation bytes, buffers and storages."""
+    import tempfile
+
+    from .codegen.memory import memory_stats
+    from .runtime.artifact import read_artifact
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return memory_stats(read_artifact(path, tmp).plan)
+
+
+def _format_memory(stats: dict) -> str:
+    peak, naive = stats["peak_activation_bytes"], stats["naive_activation_bytes"]
+    share = f" ({100 * peak / naive:.0f}%)" if naive else ""
+    return (f"\n{'kernels':<8} {stats['kernel_calls']:,} calls of {len(stats['kernels']):,} kernels\n"
+            f"{'memory':<8} peak activations {_human_bytes(peak)}{share} of {_human_bytes(naive)} naive; "
+            f"{stats['activation_buffers']:,} buffers in {stats['storages']:,} storages\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,12 +11,13 @@ from ..errors import UnsupportedOpError
 from ..ir.graph import Function, Module, Param
 from ..runtime.plan import Plan, Step, TensorSig
 from .kernel import KernelSpec, arg_packs, build_primfunc, kernel_spec, unsupported_ops
+from .memory import plan_memory
 from .schedules import apply_schedule
 from .target import Target
 
 
-def plan_function(func: Function) -> tuple[Plan, dict[str, KernelSpec]]:
-    """Assign slots to every value and dedupe structurally identical kernels."""
+def plan_function(func: Function, memory: bool = True) -> tuple[Plan, dict[str, KernelSpec]]:
+    """Assign slots to every value, dedupe structurally identical kernels, then plan buffer memory."""
     missing = unsupported_ops(func.nodes)
     if missing:
         raise UnsupportedOpError(f"no TVM lowering for op(s): {', '.join(missing)}")
@@ -46,7 +47,7 @@ def plan_function(func: Function) -> tuple[Plan, dict[str, KernelSpec]]:
     plan.inputs = [TensorSig(n, list(a.type.shape), a.type.dtype.name) for n, a in zip(func.input_names, func.args)]
     plan.outputs = [TensorSig(n, list(v.type.shape), v.type.dtype.name)
                     for n, v in zip(func.output_names, func.outputs)]
-    return plan, specs
+    return (plan_memory(plan) if memory else plan), specs
 
 
 def plan_params(plan: Plan, module: Module) -> dict[str, np.ndarray]:

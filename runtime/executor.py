@@ -1,4 +1,4 @@
-"""The executor: preallocated buffers, kernels called in plan order, inputs validated. Never compiles."""
+"""The executor: memory-planned buffers, kernels called in plan order, inputs validated. Never compiles."""
 
 from __future__ import annotations
 
@@ -29,9 +29,18 @@ class Executor:
         self.param_arrays = dict(params)
         self.funcs = {name: lib[name] for name in plan.kernels}
         self.slots = {f"param:{k}": self._upload(v) for k, v in params.items()}
-        for slot, (shape, dt) in plan.buffers.items():
-            self.slots[slot] = tvm.runtime.empty(shape, DTYPES[dt].byte_storage.name, self.device)
+        self.slots.update(self._allocate(plan))
         self._calls = [(self.funcs[s.kernel], s.inputs + s.outputs) for s in plan.steps]
+
+    def _allocate(self, plan: Plan) -> dict:
+        """One flat byte block per storage of the memory plan, each buffer a view of its block."""
+        blocks = {sid: tvm.runtime.empty([n], "uint8", self.device) for sid, n in plan.storage.items()}
+        out = {}
+        for slot, (shape, dt) in plan.buffers.items():
+            name, sid = DTYPES[dt].byte_storage.name, plan.buffer_storage.get(slot)
+            out[slot] = (blocks[sid]._create_view(shape, name) if sid is not None
+                         else tvm.runtime.empty(shape, name, self.device))
+        return out
 
     def bind(self, inputs: Inputs) -> None:
         """Validate inputs against the signature and copy them to the device."""

@@ -33,6 +33,10 @@ class Plan:
     outputs: list[TensorSig] = field(default_factory=list)
     output_slots: list[str] = field(default_factory=list)
     kernels: dict[str, dict] = field(default_factory=dict)  # name -> {"rule", "anchor", "ops"}
+    # The memory plan (codegen/memory.py): storage id -> bytes, and buffer slot -> the storage it lives in.
+    # A buffer missing from buffer_storage gets its own allocation (plans saved before memory planning).
+    storage: dict[str, int] = field(default_factory=dict)
+    buffer_storage: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -46,4 +50,6 @@ class Plan:
             outputs=[TensorSig(**t) for t in d["outputs"]],
             output_slots=list(d["output_slots"]),
             kernels=dict(d["kernels"]),
+            storage={k: int(v) for k, v in d.get("storage", {}).items()},
+            buffer_storage=dict(d.get("buffer_storage", {})),
         )
