@@ -46,10 +46,15 @@ def test_run_with_inputs_and_outputs(artifact, tmp_path):
     assert "y: shape [3, 8] float32" in r.stdout
 
 
-def test_run_random_inputs_benchmark_and_profile(artifact):
+def test_run_random_inputs_benchmark_and_profile(artifact, tmp_path, monkeypatch):
+    from kernforge.runtime.peaks import Peaks, host_key, save_peaks
+
+    monkeypatch.setenv("KERNFORGE_CACHE_DIR", str(tmp_path))  # the subprocess reads these peaks, measures none
+    save_peaks(Peaks(10.0, 5.0, host_key()))
     r = kf("run", str(artifact), "--benchmark", "5", "--profile")
     assert r.returncode == 0, r.stderr
     assert "latency: median" in r.stdout and "total" in r.stdout and "injective" in r.stdout
+    assert "waterline:" in r.stdout and "10.0 GFLOP/s, 5.0 GB/s" in r.stdout
 
 
 def test_inspect_artifact_lists_kernel_rules(artifact):
