@@ -8,7 +8,7 @@ import platform
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -124,6 +124,3 @@ def load_peaks(remeasure: bool = False, path: str | None = None, **measure_kwarg
         save_peaks(peaks, path)
     return peaks
 
-
-def peaks_dict(peaks: Peaks) -> dict:
-    return asdict(peaks)

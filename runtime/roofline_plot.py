@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..errors import KernforgeError
 from .peaks import Peaks
 from .roofline import KernelRoofline, ridge_point
 
@@ -27,8 +28,10 @@ def _slowest_distinct(rows: Sequence[KernelRoofline], n: int) -> list[KernelRoof
 
 def plot_roofline(rows: Sequence[KernelRoofline], peaks: Peaks, path: str, title: str = "roofline") -> None:
     """Write the roofline of the profiled kernel calls to path (PNG); points at 0 FLOPs are left out."""
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        raise KernforgeError("drawing a roofline needs matplotlib (pip install matplotlib)") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
