@@ -5,9 +5,10 @@ from __future__ import annotations
 # Entries are pipeline strings and may name other entries; later passes extend these levels.
 PIPELINES: dict[str, str] = {
     "O0": "",
-    "O1": "constant-fold,dce",
-    "O2": "constant-fold,fold-batchnorm,cse,dce,fuse-ops",
-    "O3": "constant-fold,fold-batchnorm,cse,dce,fuse-ops",
+    "O1": "canonicalize",
+    # fold-batchnorm leaves the original conv weights and batch-norm constants unused: canonicalize again.
+    "O2": "canonicalize,fold-batchnorm,canonicalize,fuse-ops",
+    "O3": "canonicalize,fold-batchnorm,canonicalize,fuse-ops",
 }
 
 
