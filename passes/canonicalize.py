@@ -56,7 +56,6 @@ Rewrite = Callable[[Node, Context], "Operand | Node | None"]
 
 def simplify_function(func: Function, module: Module) -> int:
     """One forward sweep of RULES over the top-level nodes; returns how many nodes were rewritten.
-
     Regions (fused bodies) are not simplified: canonicalize runs before fusion."""
     ctx, replaced, rewrites = Context(module), {}, 0
     for i, node in enumerate(func.nodes):
@@ -89,9 +88,8 @@ def _substitute(node: Node, replaced: dict[int, Operand]) -> None:
 
 
 def forward(func: Function, old: Value, new: Operand, replaced: dict[int, Operand]) -> bool:
-    """Send every use of old (later operands and the function's outputs) to new.
-
-    Refused when old is returned and the function's output names would change."""
+    """Send every later use of old, function outputs included, to new; refused (False) when old is
+    returned and the function's output names would change."""
     if any(v is old for v in func.outputs) and not _keeps_output_names(func, old, new):
         return False
     replaced[id(old)] = new
