@@ -10,7 +10,7 @@ from tvm import te, tirx
 
 from ...errors import UnsupportedOpError
 from ..dtypes import tvm_dtype
-from .fastmath import fast_exp
+from .fastmath import fast_exp, fast_tanh
 from .fp8 import FORMATS, f8_to_f32, f32_to_f8
 from .registry import lowering
 
@@ -94,6 +94,11 @@ def exp(x):
     return fast_exp(x) if expr_dtype(x) == "float32" else tirx.exp(x)
 
 
+def tanh(x):
+    """tanh; float32 through the vectorizable exp polynomial (libm's tanhf is one call per lane)."""
+    return fast_tanh(x) if expr_dtype(x) == "float32" else libm("tanh", x)
+
+
 def const(v, like):
     return tirx.const(v, expr_dtype(like))
 
@@ -123,7 +128,7 @@ def _gelu(x, approximate):
     half, one = const(0.5, x), const(1, x)
     if approximate == "tanh":
         inner = const(math.sqrt(2 / math.pi), x) * (x + const(0.044715, x) * (x * x * x))
-        return half * x * (one + libm("tanh", inner))
+        return half * x * (one + tanh(inner))
     return half * x * (one + tirx.erf(x / const(math.sqrt(2), x)))
 
 
@@ -147,9 +152,9 @@ _SCALAR = {
     "hardswish": lambda x: x * _hardsigmoid(x, 1 / 6, 0.5),
     "hardsigmoid": _hardsigmoid,
     "sigmoid": _sigmoid,
-    "tanh": lambda x: libm("tanh", x),
+    "tanh": tanh,
     "softplus": _softplus,
-    "mish": lambda x: x * libm("tanh", _softplus(x)),
+    "mish": lambda x: x * tanh(_softplus(x)),
     "erf": tirx.erf,
     "elu": _elu,
     "selu": lambda x: const(SELU_GAMMA, x) * _elu(x, SELU_ALPHA),

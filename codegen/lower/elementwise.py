@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tvm import te, tirx, topi
 
+from .activation import exp
 from .registry import lowering
 
 _BINARY = {
@@ -14,7 +15,7 @@ _BINARY = {
     "logical_or": topi.logical_or, "logical_xor": topi.logical_xor,
 }
 _UNARY = {
-    "neg": topi.negative, "abs": topi.abs, "sign": topi.sign, "exp": topi.exp, "log": topi.log,
+    "neg": topi.negative, "abs": topi.abs, "sign": topi.sign, "log": topi.log,
     "sqrt": topi.sqrt, "rsqrt": topi.rsqrt, "sin": topi.sin, "cos": topi.cos, "tan": topi.tan,
     "floor": topi.floor, "ceil": topi.ceil, "round": topi.round, "is_nan": topi.isnan,
     "logical_not": topi.logical_not,
@@ -28,6 +29,12 @@ def _register_table(table: dict, arity: int) -> None:
 
 _register_table(_BINARY, 2)
 _register_table(_UNARY, 1)
+
+
+@lowering("exp")
+def _exp(ins, attrs, out_types):
+    (x,) = ins
+    return te.compute(x.shape, lambda *i: exp(x(*i)), name="exp")
 
 
 @lowering("reciprocal")

@@ -26,3 +26,23 @@ def fast_exp(x):
     scale = tirx.reinterpret("float32", tirx.shift_left(n.astype("int32") + tirx.const(127, "int32"),
                                                         tirx.const(23, "int32")))
     return tirx.Select(x < f(_LO), f(0.0), tirx.Select(x > f(_HI), f(float("inf")), y * scale))
+
+
+# Below this |x|, tanh's odd Taylor series to x^7 is exact in float32 (the x^9 term is < 1e-12 of x);
+# above it 1 - e^(-2|x|) loses at most a few ulp to cancellation.
+_TANH_SERIES_BELOW = 0.0625
+_TANH_SERIES = (-17 / 315, 2 / 15, -1 / 3)
+
+
+def fast_tanh(x):
+    """tanh of a float32 expression through fast_exp, within 5 ulp of the exact value; vectorizes."""
+    f = lambda v: tirx.const(v, "float32")
+    ax = tirx.abs(x)
+    e = fast_exp(f(-2.0) * ax)
+    big = (f(1.0) - e) / (f(1.0) + e)
+    x2 = x * x
+    p = f(_TANH_SERIES[0])
+    for c in _TANH_SERIES[1:]:
+        p = p * x2 + f(c)
+    small = x + x * x2 * p
+    return tirx.Select(ax < f(_TANH_SERIES_BELOW), small, tirx.Select(x < f(0.0), -big, big))

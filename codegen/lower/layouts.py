@@ -23,11 +23,19 @@ def _pack_kn(b: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(padded.reshape(k, -1, PANEL_WIDTH).transpose(1, 0, 2))
 
 
+PANEL_VIEW = "unpack_panel"
+
+
 def _view(packed: te.Tensor, shape: tuple, transposed: bool) -> te.Tensor:
     w = PANEL_WIDTH
     if transposed:
-        return te.compute(shape, lambda n, k: packed[n // w, k, n % w], name="unpack_panel")
-    return te.compute(shape, lambda k, n: packed[n // w, k, n % w], name="unpack_panel")
+        return te.compute(shape, lambda n, k: packed[n // w, k, n % w], name=PANEL_VIEW)
+    return te.compute(shape, lambda k, n: packed[n // w, k, n % w], name=PANEL_VIEW)
+
+
+def panel_source(t: te.Tensor) -> te.Tensor | None:
+    """The packed [N/16, K, 16] placeholder behind a panel view, or None for any other tensor."""
+    return t.op.input_tensors[0] if getattr(t.op, "name", None) == PANEL_VIEW else None
 
 
 # b as [K, N] (matmul, gemm) and as [N, K] (dense, gemm trans_b) pack to the same panels.

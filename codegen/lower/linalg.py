@@ -6,7 +6,7 @@ from __future__ import annotations
 from tvm import te, tirx
 
 from ...ir.ops.linalg import _einsum_dims, _parse_einsum
-from .layouts import PANEL, PANEL_T
+from .layouts import PANEL, PANEL_T, PANEL_WIDTH, panel_source
 from .registry import lowering
 
 
@@ -40,6 +40,18 @@ def contract(shape, k_extent: int, a_at, b_at, acc: str, name: str) -> te.Tensor
     return te.compute(shape, lambda *i: te.sum(widen(a_at(i, k), acc) * widen(b_at(i, k), acc), axis=k), name=name)
 
 
+def contract_b(shape, k_extent: int, a_at, b: te.Tensor, b_at, acc: str, name: str) -> te.Tensor:
+    """contract, but when b arrives as zero-padded panels and N is no multiple of their width, over
+    the padded N (its extra columns are the pack's zeros), then cut back: no predicate in the tile."""
+    packed = panel_source(b)
+    if packed is None or int(shape[-1]) % PANEL_WIDTH == 0:
+        return contract(shape, k_extent, a_at, b_at, acc, name)
+    w = PANEL_WIDTH
+    wide = contract([*shape[:-1], int(packed.shape[0]) * w], k_extent, a_at,
+                    lambda i, k: packed[i[-1] // w, k, i[-1] % w], acc, name)
+    return te.compute(shape, lambda *i: wide(*i), name=f"{name}_cut")
+
+
 def finish(t: te.Tensor, dt: str) -> te.Tensor:
     """Cast an accumulator back to the result dtype (a no-op when they agree)."""
     return t if str(t.dtype) == dt else te.compute(t.shape, lambda *i: t(*i).astype(dt), name=f"{t.op.name}_cast")
@@ -63,7 +75,7 @@ def _matmul(ins, attrs, out_types):
     nb = len(shape) - (ra > 1) - (rb > 1)  # broadcast batch dims of the result
     a_at = lambda i, k: bcast_read(a, (*i[:nb], *i[nb:nb + (ra > 1)], k))
     b_at = lambda i, k: bcast_read(b, (*i[:nb], k, *i[len(i) - (rb > 1):]))
-    return finish(contract(shape, int(a.shape[-1]), a_at, b_at, acc_dtype(dt), "matmul"), dt)
+    return finish(contract_b(shape, int(a.shape[-1]), a_at, b, b_at, acc_dtype(dt), "matmul"), dt)
 
 
 @lowering("dense", rule="gemm", prepack=_dense_panel)
@@ -71,7 +83,7 @@ def _dense(ins, attrs, out_types):
     x, w = ins[:2]
     dt, shape = str(x.dtype), list(out_types[0].shape)
     acc = acc_dtype(dt)
-    y = contract(shape, int(x.shape[-1]), lambda i, k: x(*i[:-1], k), lambda i, k: w[i[-1], k], acc, "dense")
+    y = contract_b(shape, int(x.shape[-1]), lambda i, k: x(*i[:-1], k), w, lambda i, k: w[i[-1], k], acc, "dense")
     if len(ins) > 2:
         bias = ins[2]
         y = te.compute(shape, lambda *i: y(*i) + widen(bias[i[-1]], acc), name="bias_add")
@@ -86,7 +98,7 @@ def _gemm(ins, attrs, out_types):
     ta, tb = attrs["trans_a"], attrs["trans_b"]
     a_at = lambda i, k: a[k, i[0]] if ta else a[i[0], k]
     b_at = lambda i, k: b[i[1], k] if tb else b[k, i[1]]
-    y = contract(shape, int(a.shape[0] if ta else a.shape[1]), a_at, b_at, acc, "gemm")
+    y = contract_b(shape, int(a.shape[0] if ta else a.shape[1]), a_at, b, b_at, acc, "gemm")
     alpha, beta = tirx.const(attrs["alpha"], acc), tirx.const(attrs["beta"], acc)
     if len(ins) > 2:
         c = ins[2]

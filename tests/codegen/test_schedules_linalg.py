@@ -82,6 +82,15 @@ def test_pointwise_conv_on_whole_vectors_of_positions_keeps_the_gemm_layout():
     assert "conv_channels" not in text and "(4, 64, 1, 1, 8)" not in text, text
 
 
+def test_gemm_on_columns_no_panel_divides_runs_over_the_padded_panels():
+    """N = 50 (a vocabulary of odd size): the tile covers the pack's 64 zero-padded columns, no predicate."""
+    mod = module("matmul", {"a": (64, 96)}, {"b": rand(96, 50, seed=1)})
+    text = scheduled_script(mod)
+    update = text.split('T.sblock("matmul_update")')[1].split("T.sblock(")[0]
+    assert "T.where" not in update and "matmul_cut" in text, text  # only the write-back drops columns
+    check(mod)
+
+
 def test_pads_are_split_from_copies():
     text = scheduled_script(STRUCTURE["conv-3x3"])
     assert "pad_pad_const" in text and "if_then_else" not in text, text
