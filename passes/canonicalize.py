@@ -51,26 +51,34 @@ class Context:
         return node if node is not None and node.op == op else None
 
 
-Rewrite = Callable[[Node, Context], "Operand | Node | None"]
+# A rewrite returns an operand to use instead, a node to take the node's place (after the helper
+# nodes it needs, as a list), or None.
+Rewrite = Callable[[Node, Context], "Operand | Node | list[Node] | None"]
 
 
 def simplify_function(func: Function, module: Module) -> int:
     """One forward sweep of RULES over the top-level nodes; returns how many nodes were rewritten.
     Regions (fused bodies) are not simplified: canonicalize runs before fusion."""
-    ctx, replaced, rewrites = Context(module), {}, 0
-    for i, node in enumerate(func.nodes):
+    ctx, replaced, rewrites, nodes = Context(module), {}, 0, []
+    for node in func.nodes:
         _substitute(node, replaced)
         new = _first_rewrite(node, ctx)
+        if isinstance(new, list):  # helper nodes first, then the one that takes the node's place
+            *helpers, new = new
+            nodes += helpers
+            ctx.producers.update((id(r), h) for h in helpers for r in h.results)
         if isinstance(new, Node):
-            func.nodes[i] = node = new
+            node = new
             rewrites += 1
         elif new is not None and forward(func, node.results[0], new, replaced):
             rewrites += 1  # the node is now dead; DCE drops it
+        nodes.append(node)
         ctx.producers.update((id(r), node) for r in node.results)
+    func.nodes = nodes
     return rewrites
 
 
-def _first_rewrite(node: Node, ctx: Context) -> Operand | Node | None:
+def _first_rewrite(node: Node, ctx: Context) -> Operand | Node | list[Node] | None:
     for rewrite in RULES.get(node.op, ()):
         out = rewrite(node, ctx)
         if out is not None:
@@ -134,6 +142,26 @@ def _constant(v: Operand) -> np.ndarray | None:
 
 def _same_type(x: Operand, node: Node) -> bool:
     return x.type == node.results[0].type
+
+
+def small_power(node: Node, ctx: Context) -> Operand | Node | list[Node] | None:
+    """pow(x, c) for a float x and a constant c of 1, 2 or 3: x, x*x, (x*x)*x. libm's pow is a call
+    per element that does not vectorize (GPT-2's GELU cubes every activation)."""
+    x, c = node.operands
+    data = _constant(c)
+    if data is None or data.size != 1 or not _same_type(x, node) or not x.type.dtype.is_float:
+        return None
+    e = float(data.reshape(()))
+    if e == 1:
+        return x
+    if e == 2:
+        return rebuilt(node, "mul", [x, x], {})
+    if e != 3:
+        return None
+    square = Node("mul", [x, x], {}, [])
+    square.results = [Value(x.type, None, square, 0)]
+    cube = rebuilt(node, "mul", [square.results[0], x], {})
+    return None if cube is None else [square, cube]
 
 
 # ---- x op c -> x ---------------------------------------------------------------------------------
@@ -287,6 +315,7 @@ RULES: dict[str, tuple[Rewrite, ...]] = {
     "add": (add_zero,),
     "sub": (sub_zero,),
     "div": (div_by_one,),
+    "pow": (small_power,),
     "identity": (identity,),
     "cast": (same_type,),
     "expand": (same_type,),
