@@ -66,31 +66,40 @@ def _call(fn: Callable[[], object]) -> float:
 
 def strides(call_s: dict[str, float], repeat: int, budget_s: float) -> dict[str, int]:
     """Run every round, or only every k-th one for a system whose `repeat` calls would overrun budget_s."""
-    return {k: min(repeat, max(1, math.ceil(s * repeat / budget_s))) for k, s in call_s.items()}
+    return {k: min(repeat, max(1, math.ceil(s * repeat * (BLOCK + 1) / budget_s))) for k, s in call_s.items()}
+
+
+# Each system's turn in a round: a pause, then one untimed call, then BLOCK timed calls. The thread pools
+# of onnxruntime and TVM spin a while after each call and would tax whichever system ran next; the
+# pause and the warm-up call absorb that, so every system is timed in its own steady state.
+SETTLE_S, BLOCK = 0.05, 2
 
 
 def interleaved(fns: dict[str, Callable[[], object]], call_s: dict[str, float], repeat: int,
                 budget_s: float) -> tuple[dict, dict]:
-    """Median ms per system over `repeat` rounds; each round runs the systems in a rotated order, so each
-    follows every other alike (thread pools that spin after a call tax whoever runs next)."""
+    """Median ms per system over `repeat` rounds; each round gives every system a turn (see BLOCK), in a
+    rotated order, so drift on the host hits all of them alike."""
     stride, live, out = strides(call_s, repeat, budget_s), dict(fns), {}
     times: dict[str, list[float]] = {k: [] for k in fns}
     order = list(fns)
-    for r in range(-1, repeat):  # round -1 warms up the systems that run every round
+    for r in range(repeat):
         for name in order[r % len(order):] + order[:r % len(order)]:
-            if name not in live or (r < 0 and stride[name] > 1) or (r >= 0 and r % stride[name]):
+            if name not in live or r % stride[name]:
                 continue
             try:
-                t = _call(live[name]) * 1e3
+                times[name] += _turn(live[name], 1 if stride[name] > 1 else BLOCK)
             except Exception as e:  # noqa: BLE001
                 out[name] = one_line(e)
                 del live[name]
-                continue
-            if r >= 0:
-                times[name].append(t)
     for name in live:
         out[name] = float(np.median(times[name]))
     return out, {k: len(times[k]) for k in live}
+
+
+def _turn(fn: Callable[[], object], calls: int) -> list[float]:
+    time.sleep(SETTLE_S)
+    fn()
+    return [_call(fn) * 1e3 for _ in range(calls)]
 
 
 def compare(ours: list[np.ndarray], ref: list[np.ndarray], rtol: float, atol: float) -> tuple[float, float, bool]:
@@ -196,7 +205,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     systems = [s for s in SYSTEMS if s in args.systems]
     host = host_info()
-    print(f"# {host['cpu']}, {host['cores']} cores, {host['date']}; median of {args.repeat} interleaved runs",
+    print(f"# {host['cpu']}, {host['cores']} cores, {host['date']}; median over {args.repeat} interleaved rounds "
+          f"of {BLOCK} runs per system",
           flush=True)
     print(header(systems), flush=True)
     rows = []

@@ -88,17 +88,32 @@ def add_bias(y: te.Tensor, ins, dt: str) -> te.Tensor:
 def _conv(ins, attrs, out_types):
     x, w = ins[:2]
     n = len(x.shape) - 2
-    pads, strides = attrs["pads"], attrs["strides"]
+    pads, strides = list(attrs["pads"]), attrs["strides"]
     w_shape = [int(d) for d in w.shape]
     group = attrs["group"]
     name = DEPTHWISE_BLOCK if group > 1 and w_shape[1] == 1 else "conv"  # schedules tile these apart
-    blocked = getattr(w.op, "name", None) == CHANNEL_VIEW
-    # Vectorized along channels the input is read as broadcast scalars: no phase split for strides.
-    phase = 1 if blocked else strides[-1]
-    xp = pad_block(x, pads[:n], pads[n:], 0, phase=phase)
-    y = conv_core(xp, lambda *i: w[i], w_shape, strides, attrs["dilations"], group,
-                  list(out_types[0].shape), CHANNEL_CONV_BLOCK if blocked else name, phase)
-    return add_bias(y, ins, str(x.dtype))
+    out_shape = list(out_types[0].shape)
+    if getattr(w.op, "name", None) != CHANNEL_VIEW:
+        xp = pad_block(x, pads[:n], pads[n:], 0, phase=strides[-1])
+        y = conv_core(xp, lambda *i: w[i], w_shape, strides, attrs["dilations"], group, out_shape, name,
+                      strides[-1])
+        return add_bias(y, ins, str(x.dtype))
+    # Vectorized along channels, the input is read as broadcast scalars: no phase split for strides.
+    # A width with no register-tile divisor (13) is computed wider over more zero padding, then cut.
+    width = out_shape[-1]
+    wide = tile_friendly_width(width)
+    pads[-1] += (wide - width) * strides[-1]
+    xp = pad_block(x, pads[:n], pads[n:], 0)
+    y = conv_core(xp, lambda *i: w[i], w_shape, strides, attrs["dilations"], group, [*out_shape[:-1], wide],
+                  CHANNEL_CONV_BLOCK)
+    y = add_bias(y, ins, str(x.dtype))
+    return y if wide == width else te.compute(out_shape, lambda *i: y(*i), name="conv_cut")
+
+
+def tile_friendly_width(width: int) -> int:
+    """The least width >= `width` that a register tile of 4 to 12 columns divides (13 -> 14)."""
+    fits = lambda v: v < 4 or any(v % d == 0 for d in range(4, 13))
+    return next(v for v in range(width, width + 12) if fits(v))
 
 
 def _channel_blocks(types, attrs):

@@ -34,7 +34,7 @@ def test_gemv_row_table_and_json(tmp_path, capsys):
     row = data["rows"][0]
     assert row["model"] == "gemv_4096"
     assert all(isinstance(row["latency_ms"][s], float) for s in CHEAP)
-    assert row["runs"] == dict.fromkeys(CHEAP, 2)
+    assert row["runs"] == dict.fromkeys(CHEAP, 2 * run.BLOCK)
     assert row["check"] == "OK" and row["max_abs_err"] < 1e-3 and row["max_rel_err"] < 1e-3 and row["compile_s"] > 0
     assert math.isclose(row["ratio"], row["latency_ms"]["kernforge"] / row["latency_ms"]["onnxruntime"])
     assert set(row["gflops"]) == set(CHEAP)
@@ -71,9 +71,11 @@ def test_interleaved_samples_slow_systems_less_and_survives_a_failure():
         raise ValueError("lost the device")
 
     fns = {"fast": lambda: count("fast"), "slow": lambda: count("slow"), "flaky": flaky}
-    times, runs = run.interleaved(fns, {"fast": 0.0, "slow": 10.0, "flaky": 0.0}, repeat=6, budget_s=30.0)
-    assert runs == {"fast": 6, "slow": 3}  # stride 2: rounds 0, 2, 4; no warmup call for a slow system
-    assert calls == {"fast": 7, "slow": 3}
+    times, runs = run.interleaved(fns, {"fast": 0.0, "slow": 10.0, "flaky": 0.0}, repeat=6, budget_s=60.0)
+    # A turn is one untimed call and then BLOCK timed ones; a slow system (10 s x 6 rounds x 3 calls
+    # over a 60 s budget: stride 3) gets a turn in rounds 0 and 3 only, with one timed call.
+    assert runs == {"fast": 6 * run.BLOCK, "slow": 2}
+    assert calls == {"fast": 6 * (run.BLOCK + 1), "slow": 4}
     assert times["flaky"] == "error: ValueError: lost the device"
 
 

@@ -91,6 +91,12 @@ def test_gemm_on_columns_no_panel_divides_runs_over_the_padded_panels():
     check(mod)
 
 
+def test_conv_on_a_prime_width_computes_wider_then_cuts():
+    text = scheduled_script(CORRECTNESS["conv-channels-prime-width"])  # 13 columns run as 14
+    assert "conv_cut" in text and re.search(r"conv_channels_local\[\w+, \w+, \w+, \w+\]", text), text
+    assert "T.Buffer((1, 16, 13, 14)" in text or "(1, 16, 13, 14)" in text, text
+
+
 def test_pads_are_split_from_copies():
     text = scheduled_script(STRUCTURE["conv-3x3"])
     assert "pad_pad_const" in text and "if_then_else" not in text, text
@@ -129,6 +135,10 @@ CORRECTNESS = {
     "conv-channels-7x7s2": module("conv2d", {"x": (2, 3, 23, 21)}, {"w": rand(16, 3, 7, 7)}, strides=[2, 2],
                                   pads=[3] * 4),
     "conv-channels-1x1-odd": module("conv2d", {"x": (1, 7, 7, 7)}, {"w": rand(24, 7, 1, 1)}),
+    "conv-channels-prime-width": module("conv2d", {"x": (1, 8, 13, 13)}, {"w": rand(16, 8, 1, 1),
+                                                                          "b": rand(16, seed=2)}),
+    "conv-channels-prime-width-3x3": module("conv2d", {"x": (1, 3, 11, 17)}, {"w": rand(8, 3, 3, 3)},
+                                            strides=[1, 2], pads=[1] * 4),
     "conv-channels-dilated": module("conv2d", {"x": (1, 4, 11, 12)}, {"w": rand(8, 4, 3, 3)}, dilations=[2, 2],
                                     pads=[2] * 4),
 }
