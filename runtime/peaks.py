@@ -43,7 +43,7 @@ def host_key() -> str:
     return f"{model} x{os.cpu_count() or 1}"
 
 
-def _best_seconds(fn: Callable[[], object], budget_s: float, min_runs: int = 3) -> float:
+def best_seconds(fn: Callable[[], object], budget_s: float, min_runs: int = 3) -> float:
     """Fastest of repeated runs of fn, stopping after budget_s (but at least min_runs)."""
     fn()  # warm-up: page faults, thread pools
     best, start, runs = float("inf"), time.perf_counter(), 0
@@ -59,7 +59,7 @@ def measure_gemm_gflops(n: int = 1024, budget_s: float = 0.6) -> float:
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
     out = np.empty((n, n), np.float32)
-    return 2 * n**3 / _best_seconds(lambda: np.matmul(a, b, out=out), budget_s) / 1e9
+    return 2 * n**3 / best_seconds(lambda: np.matmul(a, b, out=out), budget_s) / 1e9
 
 
 def measure_copy_gbps(megabytes: int = 256, budget_s: float = 0.4, threads: int | None = None) -> float:
@@ -73,7 +73,7 @@ def measure_copy_gbps(megabytes: int = 256, budget_s: float = 0.4, threads: int 
         def copy() -> None:
             list(pool.map(lambda lo_hi: np.copyto(dst[lo_hi[0]:lo_hi[1]], src[lo_hi[0]:lo_hi[1]]), bounds))
 
-        best = _best_seconds(copy, budget_s)
+        best = best_seconds(copy, budget_s)
     return 2 * src.nbytes / best / 1e9
 
 
