@@ -8,7 +8,8 @@ PIPELINES: dict[str, str] = {
     "O1": "canonicalize",
     # fold-batchnorm leaves the original conv weights and batch-norm constants unused: canonicalize again.
     "O2": "canonicalize,fold-batchnorm,canonicalize,fuse-ops",
-    "O3": "canonicalize,fold-batchnorm,canonicalize,fuse-ops",
+    # fuse-attention before fuse-ops: the softmax and matmuls it absorbs would otherwise fuse apart.
+    "O3": "canonicalize,fold-batchnorm,canonicalize,fuse-attention,fuse-ops",
 }
 
 
