@@ -5,18 +5,23 @@ intermediate of one band (with its halo rows) stays in cache and never goes to m
 from __future__ import annotations
 
 from tvm.s_tir import ScheduleError
+from tvm.tirx import ForKind
 
 from ..lower.conv import CHANNEL_CONV_BLOCK, DEPTHWISE_BLOCK
 from . import schedule_rule
-from .analysis import blocks, is_output, is_reduction
+from .analysis import blocks, extent, is_output, is_reduction, try_reverse_inline
 from .cpu import REDUCE, SPATIAL, loop_kinds
 from .cpu_conv import schedule_conv
-from .tiling import name, pad_blocks, split, vectorize_inner
+from .tiling import LONG_VECTOR, inner_width, name, pad_blocks, split, split_even, vectorize_inner
 
 # The expanded rows one band holds (band + halo, all expanded channels) should stay in a core's L2
-# (512 KiB assumed) next to the band's depthwise output; half of it is theirs.
-BAND_BYTES = 256 * 1024
+# (1 MiB on the AMD EPYC measured) next to the band's pad copy and depthwise output.
+BAND_BYTES = 384 * 1024
 MAX_BAND = 8
+# A pointwise conv's register tile, (output channels, rows) x one vector: 8 accumulators fed per input
+# channel by one vector load and 8 weight broadcasts. Two rows (6 x 2) measured slower: the halo
+# rows' predicate then sits inside the unrolled tile.
+POINTWISE_TILE = (8, 1)
 
 
 def conv_blocks(sch) -> list:
@@ -40,9 +45,14 @@ def schedule_block(sch, target, band: int | None = None) -> None:
     TVM inferring the halo rows each band needs, and vectorized along the width."""
     lanes = target.vector_lanes_f32
     _inline_elementwise(sch)
-    out = blocks(sch)[-1]
-    n, o, h, w = sch.get_loops(out)[:4]
     band = band or band_rows(sch, target)
+    # The expanded map's buffer keeps its full size (its halo rows carry a predicate that buffer
+    # compaction cannot bound): rows outermost, so that a band's rows are one contiguous stretch.
+    sch.transform_layout(conv_blocks(sch)[0], ("write", 0), lambda n, c, h, w: (n, h, c, w))
+    out = blocks(sch)[-1]
+    if is_reduction(sch, out):  # the project conv is the output: tile it like the others, copy it out
+        out = sch.cache_write(out, 0, "global")
+    n, o, h, w = sch.get_loops(out)[:4]
     ho, hi = split(sch, h, band)
     sch.reorder(n, ho, o, *([hi] if hi is not None else []), w)
     outer = sch.fuse(n, ho)
@@ -50,21 +60,43 @@ def schedule_block(sch, target, band: int | None = None) -> None:
     producers = [b for b in blocks(sch) if not sch.get(b).same_as(sch.get(out))]
     for b in reversed(producers):  # consumers first: each producer sees its readers inside the band
         sch.compute_at(b, outer)
-    for b in producers:
-        _vectorize_block(sch, b, lanes)
-    if not is_reduction(sch, out):
-        vectorize_inner(sch, out, lanes)
+    for pad in pad_blocks(sch):
+        _fill_border(sch, pad, lanes)
+    for label in [name(sch, b) for b in blocks(sch) if is_reduction(sch, b)]:
+        if label in _names(sch):  # else absorbed by a write-back on the way
+            _register_tile(sch, sch.get_sblock(label), lanes)
+    for b in blocks(sch):  # what no write-back absorbed
+        if not _vectorized(sch, b):
+            vectorize_inner(sch, b, lanes)
+
+
+def _names(sch) -> set[str]:
+    return {name(sch, b) for b in blocks(sch)}
+
+
+def _vectorized(sch, block) -> bool:
+    return any(int(sch.get(lp).kind) == int(ForKind.VECTORIZED) for lp in sch.get_loops(block))
+
+
+def _fill_border(sch, pad, lanes: int) -> None:
+    """The pad's border filled with constants apart, so that its interior is a plain copy (which the
+    expand conv's write-back then absorbs)."""
+    try:
+        vectorize_inner(sch, sch.decompose_padding(pad, sch.get_loops(pad)[1]), lanes)
+    except ScheduleError:
+        pass
 
 
 def band_rows(sch, target) -> int:
-    """The most output rows (<= MAX_BAND) whose expanded input rows fit BAND_BYTES, fewer if the
-    bands would not give every core two."""
+    """The most output rows (<= MAX_BAND) whose expanded input rows fit BAND_BYTES, while the bands
+    give every core two; a divisor of the rows if one is at least half that (a ragged last band puts
+    a predicate on the epilogues, which then cannot ride on the write-backs)."""
     expand = conv_blocks(sch)[0]
     _, c, rows, width = [int(d) for d in sch.get(expand).writes[0].source.shape]
-    band = MAX_BAND
-    while band > 1 and (4 * c * (band + 2) * width > BAND_BYTES or -(-rows // band) < 2 * target.cores):
-        band -= 1
-    return band
+    fits = [b for b in range(MAX_BAND, 0, -1)
+            if 4 * c * (b + 2) * width <= BAND_BYTES and -(-rows // b) >= 2 * target.cores] or [1]
+    even = [b for b in fits if rows % b == 0 and 2 * b >= fits[0]]
+    return even[0] if even else fits[0]
 
 
 def _inline_elementwise(sch) -> None:
@@ -86,18 +118,31 @@ def _inline_elementwise(sch) -> None:
                 continue
 
 
-def _vectorize_block(sch, block, lanes: int) -> None:
-    """Reduction loops outside the output width, the width vectorized; the pad's border fill apart."""
-    if name(sch, block) in {name(sch, p) for p in pad_blocks(sch)}:
-        vectorize_inner(sch, block, lanes)
-        return
-    if not is_reduction(sch, block):
-        vectorize_inner(sch, block, lanes)
-        return
+def _register_tile(sch, block, lanes: int) -> None:
+    """A convolution of the band accumulated in registers. Pointwise: output channels x 2 rows x one
+    vector, so that each loaded input vector and broadcast weight feeds several FMAs; depthwise: one
+    channel x a whole row (each broadcast tap weight feeds the row's vectors)."""
     own = sch.get_loops(block)[1:]  # below the band loop
     kinds = loop_kinds(sch, block)[1:]
     spatial = [lp for lp, k in zip(own, kinds) if k == SPATIAL]
     reduce = [lp for lp, k in zip(own, kinds) if k == REDUCE]
-    sch.reorder(*spatial[:-1], *reduce, spatial[-1])
-    vectorize_inner(sch, block, lanes)  # before decompose_reduction: the init copies the loop kinds
+    o, h, w = spatial[-3:]
+    depthwise = name(sch, block).startswith(DEPTHWISE_BLOCK)
+    width = extent(sch, w) or 1
+    wo, wv = split(sch, w, width if depthwise and width <= LONG_VECTOR else inner_width(width, lanes))
+    oo, oi = split_even(sch, o, 1 if depthwise else POINTWISE_TILE[0])
+    ho, hi = split_even(sch, h, 1 if depthwise else POINTWISE_TILE[1])
+    outer = [*spatial[:-3], oo, ho, *([wo] if wv is not None else [])]
+    vec = wv if wv is not None else wo
+    sch.reorder(*outer, *reduce, *[lp for lp in (oi, hi) if lp is not None], vec)
+    wb = sch.cache_write(block, 0, "local")
+    sch.reverse_compute_at(wb, outer[-1])
+    sch.vectorize(vec)  # before decompose_reduction: the init copies the loop kinds
+    for lp in (oi, hi):
+        if lp is not None:
+            sch.unroll(lp)
     sch.decompose_reduction(block, reduce[0])
+    sch.vectorize(sch.get_loops(wb)[-1])
+    # The epilogue (bias, clip, residual add) rides on the write-back from registers, not a pass of its own.
+    while len(readers := sch.get_consumers(wb)) == 1 and try_reverse_inline(sch, readers[0]):
+        pass
