@@ -139,7 +139,12 @@ def _celu(x, alpha):
 
 
 def _clip(x, lo, hi):
-    return tirx.min(tirx.max(x, const(lo, x)), const(hi, x))
+    return keep_nan(x, tirx.min(tirx.max(x, const(lo, x)), const(hi, x)))
+
+
+def keep_nan(x, clamped):
+    """clamped, but NaN where x is NaN, as NumPy's clip (LLVM's min and max return the other operand)."""
+    return tirx.Select(tirx.isnan(x), x, clamped) if expr_dtype(x).startswith(("float", "bfloat")) else clamped
 
 
 # name -> f(x, **attrs) on a widened scalar expression; each mirrors its NumPy reference.

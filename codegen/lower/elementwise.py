@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tvm import te, tirx, topi
 
-from .activation import exp
+from .activation import exp, keep_nan
 from .registry import lowering
 
 _BINARY = {
@@ -109,6 +109,6 @@ def _clip(ins, attrs, out_types):
     def f(*i):
         v = x(*i)
         v = v if hi is None else tirx.min(v, tirx.const(hi, x.dtype))
-        return v if lo is None else tirx.max(v, tirx.const(lo, x.dtype))
+        return keep_nan(x(*i), v if lo is None else tirx.max(v, tirx.const(lo, x.dtype)))
 
     return te.compute(x.shape, f, name="clip")

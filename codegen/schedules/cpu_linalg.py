@@ -149,7 +149,7 @@ def schedule_pool(sch, target) -> None:
         sch.compute_at(rows, plane)
         try:
             _schedule_pool_rows(sch, rows, lanes)
-        except ScheduleError:
+        except (ScheduleError, ValueError):
             # compute_at drops unit loops (a 1-wide output), so loops and iter vars no longer pair up;
             # the rows pass then stays a plain loop nest inside the parallel plane loop.
             pass
