@@ -18,10 +18,10 @@ from .tiling import LONG_VECTOR, inner_width, name, pad_blocks, split, split_eve
 # (1 MiB on the AMD EPYC measured) next to the band's pad copy and depthwise output.
 BAND_BYTES = 384 * 1024
 MAX_BAND = 8
-# A pointwise conv's register tile, (output channels, rows) x one vector: 8 accumulators fed per input
-# channel by one vector load and 8 weight broadcasts. Two rows (6 x 2) measured slower: the halo
-# rows' predicate then sits inside the unrolled tile.
-POINTWISE_TILE = (8, 1)
+# A pointwise conv's register tile, (output channels, rows) x one vector. The project conv's 6 x 2:
+# 12 accumulators fed per input channel by 2 vector loads and 6 weight broadcasts. The expand conv
+# keeps one row (8 x 1): its halo rows carry a predicate that would sit inside an unrolled 2-row tile.
+PROJECT_TILE, EXPAND_TILE = (6, 2), (8, 1)
 
 
 def conv_blocks(sch) -> list:
@@ -62,16 +62,11 @@ def schedule_block(sch, target, band: int | None = None) -> None:
         sch.compute_at(b, outer)
     for pad in pad_blocks(sch):
         _fill_border(sch, pad, lanes)
-    for label in [name(sch, b) for b in blocks(sch) if is_reduction(sch, b)]:
-        if label in _names(sch):  # else absorbed by a write-back on the way
-            _register_tile(sch, sch.get_sblock(label), lanes)
+    for i, label in enumerate([name(sch, b) for b in conv_blocks(sch)]):
+        _register_tile(sch, sch.get_sblock(label), lanes, PROJECT_TILE if i else EXPAND_TILE)
     for b in blocks(sch):  # what no write-back absorbed
         if not _vectorized(sch, b):
             vectorize_inner(sch, b, lanes)
-
-
-def _names(sch) -> set[str]:
-    return {name(sch, b) for b in blocks(sch)}
 
 
 def _vectorized(sch, block) -> bool:
@@ -118,10 +113,9 @@ def _inline_elementwise(sch) -> None:
                 continue
 
 
-def _register_tile(sch, block, lanes: int) -> None:
-    """A convolution of the band accumulated in registers. Pointwise: output channels x 2 rows x one
-    vector, so that each loaded input vector and broadcast weight feeds several FMAs; depthwise: one
-    channel x a whole row (each broadcast tap weight feeds the row's vectors)."""
+def _register_tile(sch, block, lanes: int, tile: tuple[int, int]) -> None:
+    """A convolution of the band accumulated in registers: pointwise, a `tile` of (output channels, rows)
+    x one vector; depthwise, one channel x a whole row (each broadcast tap weight feeds its vectors)."""
     own = sch.get_loops(block)[1:]  # below the band loop
     kinds = loop_kinds(sch, block)[1:]
     spatial = [lp for lp, k in zip(own, kinds) if k == SPATIAL]
@@ -130,8 +124,8 @@ def _register_tile(sch, block, lanes: int) -> None:
     depthwise = name(sch, block).startswith(DEPTHWISE_BLOCK)
     width = extent(sch, w) or 1
     wo, wv = split(sch, w, width if depthwise and width <= LONG_VECTOR else inner_width(width, lanes))
-    oo, oi = split_even(sch, o, 1 if depthwise else POINTWISE_TILE[0])
-    ho, hi = split_even(sch, h, 1 if depthwise else POINTWISE_TILE[1])
+    oo, oi = split_even(sch, o, 1 if depthwise else tile[0])
+    ho, hi = split_even(sch, h, 1 if depthwise else tile[1])
     outer = [*spatial[:-3], oo, ho, *([wo] if wv is not None else [])]
     vec = wv if wv is not None else wo
     sch.reorder(*outer, *reduce, *[lp for lp in (oi, hi) if lp is not None], vec)
