@@ -15,6 +15,9 @@ from .lower import Prepack, get_lowering
 
 # Which op of a kernel decides its schedule: the heaviest fusion kind wins.
 _PRIORITY = {k: i for i, k in enumerate(FUSION_KINDS)}
+# Fused kinds that name their own schedule rule: a whole block of convolutions, not one anchor op
+# with its epilogue (passes/block_fuse.py).
+_KIND_RULES = {"block"}
 
 
 @dataclass
@@ -44,7 +47,9 @@ def kernel_spec(node: Node) -> KernelSpec:
     packs = arg_packs(node)
     body_key = print_function(Function("k", body.args, body.nodes, body.outputs))
     body_key += "".join(f"\npack {i} {p.name}" for i, p in sorted(packs.items()))
-    return KernelSpec(body, body_key, get_lowering(anchor.op).rule, anchor.op, packs)
+    kind = node.attrs.get("kind") if node.region is not None else None
+    rule = kind if kind in _KIND_RULES else get_lowering(anchor.op).rule
+    return KernelSpec(body, body_key, rule, anchor.op, packs)
 
 
 def arg_packs(node: Node) -> dict[int, Prepack]:

@@ -11,7 +11,6 @@ from ..lower.conv import CHANNEL_CONV_BLOCK, DEPTHWISE_BLOCK
 from . import schedule_rule
 from .analysis import blocks, extent, is_output, is_reduction, try_reverse_inline
 from .cpu import REDUCE, SPATIAL, loop_kinds
-from .cpu_conv import schedule_conv
 from .tiling import LONG_VECTOR, inner_width, name, pad_blocks, split, split_even, vectorize_inner
 
 # The expanded rows one band holds (band + halo, all expanded channels) should stay in a core's L2
@@ -28,15 +27,6 @@ def conv_blocks(sch) -> list:
     """The kernel's convolution (reduction) blocks, in dataflow order."""
     prefixes = ("conv", CHANNEL_CONV_BLOCK, DEPTHWISE_BLOCK)
     return [b for b in blocks(sch) if is_reduction(sch, b) and name(sch, b).startswith(prefixes)]
-
-
-@schedule_rule("llvm", "conv2d")
-def schedule_conv_or_block(sch, target) -> None:
-    """A conv2d kernel holding three convolutions is a block (only block-fuse builds those); any other
-    takes the convolution rule."""
-    if len(conv_blocks(sch)) == 3 and any(name(sch, b).startswith(DEPTHWISE_BLOCK) for b in conv_blocks(sch)):
-        return schedule_block(sch, target)
-    return schedule_conv(sch, target)
 
 
 @schedule_rule("llvm", "block")
