@@ -83,3 +83,12 @@ def test_parse_input_shapes():
     assert parse_input_shapes("x:[1,3,224,224], mask:[1,128]") == {"x": [1, 3, 224, 224], "mask": [1, 128]}
     with pytest.raises(KernforgeError, match="must be sizes"):
         parse_input_shapes("x:[1,-3]")
+
+
+def test_compile_with_an_explicit_pipeline_runs_exactly_those_passes(ir_file, tmp_path):
+    out = tmp_path / "unfused.kfa"
+    r = kf("compile", str(ir_file), "-o", str(out), "--input-shapes", "x:[3,8]", "--pipeline", "canonicalize")
+    assert r.returncode == 0, r.stderr
+    assert "3 kernels" in r.stdout  # no fuse-ops: mul, add and clip each run alone
+    bad = kf("compile", str(ir_file), "-o", str(out), "--pipeline", "canonicalize,no-such-pass")
+    assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "no-such-pass" in bad.stderr
