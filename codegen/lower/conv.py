@@ -16,7 +16,9 @@ PAD_BLOCK = "pad"
 PHASE_BLOCK = "phase"
 DEPTHWISE_BLOCK = "depthwise"
 # A convolution whose weight arrives blocked by output channels; the schedule vectorizes along them.
+# A grouped one is named apart: a vector of channels must not straddle two groups.
 CHANNEL_CONV_BLOCK = "conv_channels"
+GROUPED_CHANNEL_BLOCK = "conv_channels_grouped"
 
 
 def pad_block(x: te.Tensor, before, after, value, stride=None, phase: int = 1) -> te.Tensor:
@@ -105,7 +107,7 @@ def _conv(ins, attrs, out_types):
     pads[-1] += (wide - width) * strides[-1]
     xp = pad_block(x, pads[:n], pads[n:], 0)
     y = conv_core(xp, lambda *i: w[i], w_shape, strides, attrs["dilations"], group, [*out_shape[:-1], wide],
-                  CHANNEL_CONV_BLOCK)
+                  CHANNEL_CONV_BLOCK if group == 1 else GROUPED_CHANNEL_BLOCK)
     y = add_bias(y, ins, str(x.dtype))
     return y if wide == width else te.compute(out_shape, lambda *i: y(*i), name="conv_cut")
 
@@ -117,10 +119,13 @@ def tile_friendly_width(width: int) -> int:
 
 
 def _channel_blocks(types, attrs):
-    """Block a float32 conv2d weight by output channels unless the conv is a 1x1, stride-1 GEMM whose
-    positions fill whole vectors (vectorizing along positions is as good there and needs no pack)."""
+    """Block a float32 conv2d weight by output channels (grouped too, when a group holds whole blocks;
+    not depthwise) unless the conv is a 1x1, stride-1 GEMM whose positions fill whole vectors
+    (vectorizing along positions is as good there and needs no pack)."""
     x, w = types[:2]
-    if attrs["group"] != 1 or w.rank != 4 or w.shape[0] % CHANNEL_BLOCK or str(w.dtype) != "f32" \
+    group = attrs["group"]
+    depthwise = group > 1 and w.shape[1] == 1
+    if depthwise or w.rank != 4 or (w.shape[0] // group) % CHANNEL_BLOCK or str(w.dtype) != "f32" \
             or not x.is_static:
         return {}
     pointwise = tuple(w.shape[2:]) == (1, 1) and set(attrs["strides"]) == {1} and not any(attrs["pads"])

@@ -6,7 +6,7 @@ import math
 
 from tvm.tirx import IndexMap
 
-from ..lower.conv import CHANNEL_CONV_BLOCK, DEPTHWISE_BLOCK
+from ..lower.conv import CHANNEL_CONV_BLOCK, DEPTHWISE_BLOCK, GROUPED_CHANNEL_BLOCK
 from ..lower.layouts import CHANNEL_BLOCK
 from . import schedule_rule
 from .analysis import extent
@@ -137,8 +137,9 @@ def _channel_conv(sch, anchor, wb, spatial, reduce, target) -> None:
     batch, o, *rows, w = spatial
     row = rows[-1] if rows else None
     blocks_per_vector = max(1, lanes // CHANNEL_BLOCK)
-    ov, fr, fw = _channel_tile(extent(sch, o) // CHANNEL_BLOCK, extent(sch, row) if row is not None else 1,
-                               extent(sch, w), blocks_per_vector)
+    grouped = name(sch, anchor).startswith(GROUPED_CHANNEL_BLOCK)  # one block per tile: no straddling
+    ov, fr, fw = _channel_tile(1 if grouped else extent(sch, o) // CHANNEL_BLOCK,
+                               extent(sch, row) if row is not None else 1, extent(sch, w), blocks_per_vector)
     oo, o_in = split(sch, o, ov * CHANNEL_BLOCK)
     o_mid, lane = split(sch, o_in, CHANNEL_BLOCK) if ov > 1 else (None, o_in)
     ro, ri = split(sch, row, fr) if row is not None else (None, None)

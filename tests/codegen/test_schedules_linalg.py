@@ -139,6 +139,8 @@ CORRECTNESS = {
                                                                           "b": rand(16, seed=2)}),
     "conv-channels-prime-width-3x3": module("conv2d", {"x": (1, 3, 11, 17)}, {"w": rand(8, 3, 3, 3)},
                                             strides=[1, 2], pads=[1] * 4),
+    "conv-channels-grouped": module("conv2d", {"x": (1, 12, 9, 10)}, {"w": rand(48, 4, 3, 3), "b": rand(48, seed=2)},
+                                    group=3, strides=[2, 1], pads=[1] * 4),
     "conv-channels-dilated": module("conv2d", {"x": (1, 4, 11, 12)}, {"w": rand(8, 4, 3, 3)}, dilations=[2, 2],
                                     pads=[2] * 4),
 }
