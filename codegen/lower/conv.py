@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tvm import te, tirx
 
-from .layouts import CHANNEL_BLOCK, CHANNEL_BLOCKED, CHANNEL_VIEW
+from .layouts import CHANNEL_BLOCK, CHANNEL_BLOCKED, CHANNEL_VIEW, padded_groups
 from .linalg import acc_dtype, finish, widen
 from .registry import lowering
 
@@ -63,8 +63,10 @@ def window_read(xp: te.Tensor, n, c, outs, taps, strides, dilations, phase: int 
 
 
 def conv_core(xp: te.Tensor, w_at, w_shape, strides, dilations, group: int, out_shape, name: str,
-              phase: int = 1) -> te.Tensor:
-    """out[n, o, *s] = sum over (c, *k) of xp[n, group(o) * C/g + c, s * stride + k * dil] * w_at(o, c, *k)."""
+              phase: int = 1, block: int = 1) -> te.Tensor:
+    """out[n, o, *s] = sum over (c, *k) of xp[n, group(o) * C/g + c, s * stride + k * dil] * w_at(o, c, *k).
+    With output channels in blocks of `block` (whole blocks per group), group(o) is spelled through
+    the block index, so that TVM sees it constant along a vector of the block's channels."""
     out_c, cg, *ks = w_shape
     og = out_c // group
     acc = acc_dtype(str(xp.dtype))
@@ -72,7 +74,7 @@ def conv_core(xp: te.Tensor, w_at, w_shape, strides, dilations, group: int, out_
     rk = [te.reduce_axis((0, k), f"rk{i}") for i, k in enumerate(ks)]
 
     def f(n, o, *s):
-        c = rc if group == 1 else o // og * cg + rc
+        c = rc if group == 1 else o // block // (og // block) * cg + rc
         v = window_read(xp, n, c, s, rk, strides, dilations, phase)
         return te.sum(widen(v, acc) * widen(w_at(o, rc, *rk), acc), axis=[rc, *rk])
 
@@ -106,10 +108,16 @@ def _conv(ins, attrs, out_types):
     wide = tile_friendly_width(width)
     pads[-1] += (wide - width) * strides[-1]
     xp = pad_block(x, pads[:n], pads[n:], 0)
-    y = conv_core(xp, lambda *i: w[i], w_shape, strides, attrs["dilations"], group, [*out_shape[:-1], wide],
-                  CHANNEL_CONV_BLOCK if group == 1 else GROUPED_CHANNEL_BLOCK)
-    y = add_bias(y, ins, str(x.dtype))
-    return y if wide == width else te.compute(out_shape, lambda *i: y(*i), name="conv_cut")
+    # A grouped weight may arrive with each group padded to whole blocks: those channels go too.
+    og, ogw = out_shape[1] // group, w_shape[0] // group
+    y = conv_core(xp, lambda *i: w[i], w_shape, strides, attrs["dilations"], group,
+                  [out_shape[0], w_shape[0], *out_shape[2:-1], wide],
+                  CHANNEL_CONV_BLOCK if group == 1 else GROUPED_CHANNEL_BLOCK, block=CHANNEL_BLOCK)
+    if og == ogw:
+        y = add_bias(y, ins, str(x.dtype))
+        return y if wide == width else te.compute(out_shape, lambda *i: y(*i), name="conv_cut")
+    cut = te.compute(out_shape, lambda nn, o, *i: y[(nn, o // og * ogw + o % og, *i)], name="conv_cut")
+    return add_bias(cut, ins, str(x.dtype))
 
 
 def tile_friendly_width(width: int) -> int:
@@ -119,19 +127,22 @@ def tile_friendly_width(width: int) -> int:
 
 
 def _channel_blocks(types, attrs):
-    """Block a float32 conv2d weight by output channels (grouped too, when a group holds whole blocks;
-    not depthwise) unless the conv is a 1x1, stride-1 GEMM whose positions fill whole vectors
-    (vectorizing along positions is as good there and needs no pack)."""
+    """Block a float32 conv2d weight by output channels (grouped too, each group padded to whole
+    blocks; not depthwise) unless the conv is an ungrouped 1x1, stride-1 GEMM whose positions fill
+    whole vectors (vectorizing along positions is as good there and needs no pack)."""
     x, w = types[:2]
     group = attrs["group"]
+    og = w.shape[0] // group
     depthwise = group > 1 and w.shape[1] == 1
-    if depthwise or w.rank != 4 or (w.shape[0] // group) % CHANNEL_BLOCK or str(w.dtype) != "f32" \
+    # Padding a group to whole blocks pays while it adds at most a quarter more work (68 -> 72 does).
+    padded = group > 1 and og % CHANNEL_BLOCK and 4 * (-og % CHANNEL_BLOCK) <= og
+    if depthwise or w.rank != 4 or (og % CHANNEL_BLOCK and not padded) or str(w.dtype) != "f32" \
             or not x.is_static:
         return {}
     pointwise = tuple(w.shape[2:]) == (1, 1) and set(attrs["strides"]) == {1} and not any(attrs["pads"])
-    if pointwise and (x.shape[2] * x.shape[3]) % CHANNEL_BLOCK == 0:
+    if pointwise and group == 1 and (x.shape[2] * x.shape[3]) % CHANNEL_BLOCK == 0:
         return {}
-    return {1: CHANNEL_BLOCKED}
+    return {1: padded_groups(group, og) if padded else CHANNEL_BLOCKED}
 
 
 def _conv_transpose(ins, attrs, out_types):

@@ -65,3 +65,22 @@ def _channel_view(packed: te.Tensor, shape: tuple) -> te.Tensor:
 # A convolution weight [O, C, *K] blocked by output channels: the conv vectorizes along them.
 CHANNEL_BLOCKED = Prepack("oc8", _pack_channels, lambda s: (s[0] // CHANNEL_BLOCK, *s[1:], CHANNEL_BLOCK),
                           _channel_view)
+
+
+def _whole_blocks(n: int) -> int:
+    return -(-n // CHANNEL_BLOCK) * CHANNEL_BLOCK
+
+
+def padded_groups(group: int, og: int) -> Prepack:
+    """CHANNEL_BLOCKED for a grouped weight whose og output channels per group are no multiple of 8:
+    each group zero-padded to whole blocks. The view is the padded weight [g * ceil8(og), C/g, *K];
+    the conv computes the padded channels and drops them."""
+    ogw = _whole_blocks(og)
+
+    def pack(w: np.ndarray) -> np.ndarray:
+        padded = np.zeros((group, ogw, *w.shape[1:]), w.dtype)
+        padded[:, :og] = w.reshape(group, og, *w.shape[1:])
+        return _pack_channels(padded.reshape(group * ogw, *w.shape[1:]))
+
+    return Prepack(f"oc8g{group}x{og}", pack, lambda s: (group * ogw // CHANNEL_BLOCK, *s[1:], CHANNEL_BLOCK),
+                   lambda t, s: _channel_view(t, (group * ogw, *s[1:])))

@@ -152,7 +152,7 @@ def _epilogue_at(sch, wb, at) -> None:
         block = consumers[0]
         try:
             sch.reverse_compute_at(block, at)
-        except ScheduleError:
+        except (ScheduleError, ValueError):  # ValueError: a read TVM cannot invert (a channel cut)
             return
         sch.vectorize(sch.get_loops(block)[-1])
 

@@ -97,6 +97,14 @@ def test_conv_on_a_prime_width_computes_wider_then_cuts():
     assert "T.Buffer((1, 16, 13, 14)" in text or "(1, 16, 13, 14)" in text, text
 
 
+def test_grouped_conv_pads_each_group_to_whole_channel_blocks():
+    """20 output channels per group run as 24 (3 vectors); the padded ones are cut before the bias."""
+    cm = kernforge.compile(CORRECTNESS["conv-channels-grouped-padded"], opt_level=0)
+    assert cm.executor.param_arrays["w@oc8g2x20"].shape == (6, 4, 1, 1, 8)
+    text = scheduled_script(CORRECTNESS["conv-channels-grouped-padded"])
+    assert "conv_channels_grouped" in text and "(1, 48, 7, 7)" in text, text  # 2 x 24 computed, 40 kept
+
+
 def test_pads_are_split_from_copies():
     text = scheduled_script(STRUCTURE["conv-3x3"])
     assert "pad_pad_const" in text and "if_then_else" not in text, text
@@ -141,6 +149,8 @@ CORRECTNESS = {
                                             strides=[1, 2], pads=[1] * 4),
     "conv-channels-grouped": module("conv2d", {"x": (1, 12, 9, 10)}, {"w": rand(48, 4, 3, 3), "b": rand(48, seed=2)},
                                     group=3, strides=[2, 1], pads=[1] * 4),
+    "conv-channels-grouped-padded": module("conv2d", {"x": (1, 8, 7, 7)}, {"w": rand(40, 4, 1, 1),
+                                                                           "b": rand(40, seed=2)}, group=2),
     "conv-channels-dilated": module("conv2d", {"x": (1, 4, 11, 12)}, {"w": rand(8, 4, 3, 3)}, dilations=[2, 2],
                                     pads=[2] * 4),
 }

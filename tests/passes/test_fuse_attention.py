@@ -49,7 +49,7 @@ def only_output(module, inputs) -> np.ndarray:
 
 @pytest.fixture(scope="module", params=["bert", "gpt2"])
 def real_model(request):
-    from benchmarks.models import SUITE
+    from kernforge.benchmarks.models import SUITE
 
     return SUITE[request.param]()  # builds and caches the ONNX file when it is missing
 
