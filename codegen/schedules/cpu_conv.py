@@ -10,7 +10,7 @@ from ..lower.conv import CHANNEL_CONV_BLOCK, DEPTHWISE_BLOCK, GROUPED_CHANNEL_BL
 from ..lower.layouts import CHANNEL_BLOCK
 from . import schedule_rule
 from .analysis import extent
-from .cpu import schedule_reduce
+from .cpu import schedule_reduce, schedule_reduction_block, vectorize_spatial
 from .cpu_linalg import finish_rest, others, tile_anchor, vectors
 from .tiling import (
     ACC_BUDGET,
@@ -76,7 +76,12 @@ def _pointwise_conv(sch, anchor, wb, spatial, reduce, target) -> None:
     """A 1x1, stride-1 convolution is a GEMM: output channels x (all output positions, flattened)."""
     lanes = target.vector_lanes_f32
     _flatten_positions(sch, anchor, wb, [extent(sch, lp) for lp in spatial[2:]])
-    (batch, o, p), reduce = loop_kinds(sch, anchor)
+    flat, reduce = loop_kinds(sch, anchor)
+    if len(flat) != 3:  # unit axes stayed apart (a one-channel 1x1 conv): nothing worth tiling
+        schedule_reduction_block(sch, anchor, target)
+        vectorize_spatial(sch, wb, target)
+        return
+    batch, o, p = flat
     po, vec = split(sch, p, vector_factor(extent(sch, p), lanes))
     (fo,) = row_tiles([extent(sch, o)], vectors(sch, vec, lanes), [0])
     oo, oi = split(sch, o, fo)
