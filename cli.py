@@ -114,7 +114,6 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         from .cli_compile import artifact_stats
 
         stats = artifact_stats(args.file)
-        stats.update(_artifact_memory(args.file))
         if not args.json:
             kernels = [f"{k['name']:<32} rule={k['rule']:<10} ops={','.join(k['ops'])}" for k in stats["kernels"]]
             write_text(format_stats(stats) + _format_memory(stats) + "\nkernels\n" + "\n".join(kernels) + "\n",
@@ -124,17 +123,6 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         stats = module_stats(read_module(args.file))
     write_text(json.dumps(stats, indent=2) + "\n" if args.json else format_stats(stats), None)
     return 0
-
-
-def _artifact_memory(path: str) -> dict:
-    """The memory plan's numbers: peak (planned) and naive activation bytes, buffers and storages."""
-    import tempfile
-
-    from .codegen.memory import memory_stats
-    from .runtime.artifact import read_artifact
-
-    with tempfile.TemporaryDirectory() as tmp:
-        return memory_stats(read_artifact(path, tmp).plan)
 
 
 def _format_memory(stats: dict) -> str:

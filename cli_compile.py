@@ -144,10 +144,12 @@ def format_profile(rows: list, kernels: dict, peaks) -> str:
 
 
 def artifact_stats(path: str) -> dict:
-    """Signature, kernels (with the schedule rule that built each) and IR stats of a `.kfa` file."""
+    """Signature, kernels (with the schedule rule that built each), IR stats and the memory plan's
+    numbers of a `.kfa` file."""
     import tempfile
 
     from .cli import module_stats
+    from .codegen.memory import memory_stats
     from .ir import parse_module
     from .runtime.artifact import read_artifact
 
@@ -158,6 +160,7 @@ def artifact_stats(path: str) -> dict:
     stats["kernel_calls"] = len(art.plan.steps)
     stats["target"] = art.meta["target"]
     stats["versions"] = {"kernforge": art.meta["kernforge"], "tvm": art.meta["tvm"]}
+    stats.update(memory_stats(art.plan))
     return stats
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..ir.graph import Function, Module, Node, Operand, Value
 from ..ir.ops import get_op
 from ..ir.ops.registry import BROADCAST, ELEMWISE
-from .fuse_ops import make_fused
+from .fuse_ops import make_fused, replace_groups
 from .manager import register_pass
 
 BLOCK_KIND = "block"
@@ -32,16 +32,7 @@ def block_fuse(module: Module, min_bytes: int = MIN_BYTES) -> Module:
 
 def block_fuse_function(func: Function, min_bytes: int = MIN_BYTES) -> None:
     """Rewrite one function in place: each chain found becomes one block node."""
-    chains = find_chains(func, min_bytes)
-    tips = {id(c[-1]): c for c in chains}
-    members = {id(n) for c in chains for n in c}
-    nodes = []
-    for node in func.nodes:
-        if id(node) in tips:
-            nodes.append(merge(tips[id(node)]))
-        elif id(node) not in members:
-            nodes.append(node)
-    func.nodes = nodes
+    replace_groups(func, find_chains(func, min_bytes), merge)
 
 
 def find_chains(func: Function, min_bytes: int) -> list[list[Node]]:

@@ -30,13 +30,17 @@ def fuse_ops(module: Module) -> Module:
 
 def fuse_function(func: Function) -> None:
     """Rewrite one function in place; nested regions are left alone."""
-    groups = find_groups(func)
-    tips = {id(g[-1]): g for g in groups if len(g) > 1}
-    members = {id(n) for g in tips.values() for n in g}
+    replace_groups(func, [g for g in find_groups(func) if len(g) > 1], make_fused)
+
+
+def replace_groups(func: Function, groups: list[list[Node]], merge) -> None:
+    """Each group of nodes becomes merge(group), placed where its last node (its tip) was."""
+    tips = {id(g[-1]): g for g in groups}
+    members = {id(n) for g in groups for n in g}
     nodes = []
     for node in func.nodes:
         if id(node) in tips:
-            nodes.append(make_fused(tips[id(node)]))
+            nodes.append(merge(tips[id(node)]))
         elif id(node) not in members:
             nodes.append(node)
     func.nodes = nodes

@@ -26,13 +26,15 @@ def extent(sch, loop) -> int | None:
     return int(e) if isinstance(e, tirx.IntImm) else None
 
 
-def inline_all(sch, keep=()) -> None:
-    """Inline every non-output, non-reduction block (pads, broadcasts, casts) into its consumers."""
+def inline_all(sch, keep=(), skip=None) -> None:
+    """Inline every non-output, non-reduction block (pads, broadcasts, casts) into its consumers, but
+    the blocks in `keep` and those the predicate `skip(sch, block)` names."""
     changed = True
     while changed:
         changed = False
         for b in blocks(sch):
-            if is_output(sch, b) or is_reduction(sch, b) or any(sch.get(b).same_as(sch.get(k)) for k in keep):
+            if is_output(sch, b) or is_reduction(sch, b) or any(sch.get(b).same_as(sch.get(k)) for k in keep) \
+                    or (skip is not None and skip(sch, b)):
                 continue
             try:
                 sch.compute_inline(b)

@@ -9,7 +9,7 @@ from tvm.tirx import ForKind
 
 from ..lower.conv import CHANNEL_CONV_BLOCK, DEPTHWISE_BLOCK
 from . import schedule_rule
-from .analysis import blocks, extent, is_output, is_reduction, try_reverse_inline
+from .analysis import blocks, extent, inline_all, is_reduction, try_reverse_inline
 from .cpu import REDUCE, SPATIAL, loop_kinds
 from .tiling import LONG_VECTOR, inner_width, name, pad_blocks, split, split_even, vectorize_inner
 
@@ -87,20 +87,13 @@ def band_rows(sch, target) -> int:
 def _inline_elementwise(sch) -> None:
     """Inline weight views and elementwise blocks read only by spatial blocks (epilogues into the pad
     or the output); one read by a convolution stays, so that it is computed once, not per reader."""
-    changed = True
-    while changed:
-        changed = False
-        for b in blocks(sch):
-            if is_output(sch, b) or is_reduction(sch, b) or name(sch, b).startswith("pad"):
-                continue
-            readers = sch.get_consumers(b)
-            if not name(sch, b).startswith("unpack") and any(is_reduction(sch, r) for r in readers):
-                continue
-            try:
-                sch.compute_inline(b)
-                changed = True
-            except ScheduleError:
-                continue
+    inline_all(sch, skip=_feeds_a_convolution)
+
+
+def _feeds_a_convolution(sch, block) -> bool:
+    if name(sch, block).startswith("pad"):
+        return True
+    return not name(sch, block).startswith("unpack") and any(is_reduction(sch, r) for r in sch.get_consumers(block))
 
 
 def _register_tile(sch, block, lanes: int, tile: tuple[int, int]) -> None:
