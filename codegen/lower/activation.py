@@ -76,6 +76,17 @@ def select(cond, a, b):
     return tirx.reinterpret(dt, pick)
 
 
+def guarded(cond, value, other):
+    """value where cond holds, else other, with value evaluated only there. Loads that would be out
+    of bounds elsewhere need it: Select evaluates both sides, and TVM drops an index clamp under a
+    Select's condition."""
+    dt = expr_dtype(value)
+    if dt not in FORMATS:
+        return tirx.if_then_else(cond, value, other)
+    pick = tirx.if_then_else(cond, tirx.reinterpret("uint8", value), tirx.reinterpret("uint8", other))
+    return tirx.reinterpret(dt, pick)
+
+
 def const_of(value, dt) -> object:
     """A constant of dtype dt (fp8 constants are encoded exactly, like converted values)."""
     dt = str(dt)

@@ -7,6 +7,7 @@ import math
 
 from tvm import te, tirx
 
+from .activation import guarded
 from .registry import lowering
 
 
@@ -35,9 +36,8 @@ def _col2im(ins, attrs, out_types):
         at = [tirx.floordiv(s, st) for s, st in zip(span, stride)]
         covered = [cond for i, (s, b) in enumerate(zip(span, at))
                    for cond in (s >= 0, tirx.floormod(s, stride[i]) == 0, b < blocks[i])]
-        # clamped, so that the read is in bounds even where it is not used (te.sum's `where` is dropped)
-        at = [tirx.min(tirx.max(b, 0), nb - 1) for b, nb in zip(at, blocks)]
         v = x(n, c * kernel + _flat(offs, block), _flat(at, blocks))
-        return te.sum(tirx.Select(tirx.all(*covered), v, tirx.const(0, x.dtype)), axis=offs)
+        # guarded, not a `where`: te.sum drops it, and the read is out of bounds where not covered
+        return te.sum(guarded(tirx.all(*covered), v, tirx.const(0, x.dtype)), axis=offs)
 
     return te.compute(out_types[0].shape, body, name="col2im")

@@ -8,7 +8,7 @@ import math
 from tvm import te, tirx
 
 from ...ir.ops.shape_utils import norm_axis
-from .activation import convert, op_lowering, wide_dtype
+from .activation import convert, guarded, op_lowering, wide_dtype
 
 
 def _mean_over(shape, extents, load, acc: str, name: str):
@@ -137,8 +137,8 @@ def _lrn(ins, attrs, out_types):
     zero = tirx.const(0, acc)
 
     def square(i, c):
-        v = xw(i[0], tirx.min(tirx.max(c, 0), channels - 1), *i[2:])
-        return tirx.Select(tirx.all(c >= 0, c < channels), v * v, zero)
+        v = xw(i[0], c, *i[2:])
+        return guarded(tirx.all(c >= 0, c < channels), v * v, zero)
 
     def body(*i):
         # summed in window order, like the reference's sum of shifted slices

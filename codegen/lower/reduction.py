@@ -8,7 +8,6 @@ from tvm import te, tirx, topi
 from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as T
 
-from ...errors import UnsupportedOpError
 from ...ir.ops.shape_utils import norm_axes, norm_axis
 from .activation import const, const_of, convert, exp, op_lowering, wide_dtype
 
@@ -236,13 +235,24 @@ def _topk(ins, attrs, out_types):
         return [te.compute(shape, lambda *i: const_of(0, x.dtype), name="topk_values"),
                 te.compute(shape, lambda *i: tirx.const(0, "int64"), name="topk_indices")]
     dt = str(x.dtype)
-    if dt == "uint64":
-        raise UnsupportedOpError("op 'topk' on uint64: TVM's sort has no unsigned 64-bit keys")
-    # Keys TVM's sort lacks are sorted in a wider type that holds every value exactly, then converted back.
-    wide = _SORT_AS.get(dt, wide_dtype(dt))
-    keys = x if wide == dt else te.compute(x.shape, lambda *i: convert(x(*i), wide), name="topk_in")
+    to_key, from_key = _sort_keys(dt)
+    keys = x if to_key is None else te.compute(x.shape, lambda *i: to_key(x(*i)), name="topk_in")
     # TVM's sort is stable: ties keep the lower index first, as in the reference.
     values, index = topi.topk(keys, k, axis, "both", is_ascend=not attrs["largest"], dtype="int64")
-    if wide != dt:
-        values = te.compute(values.shape, lambda *i: convert(values(*i), dt), name="topk_values")
+    if from_key is not None:
+        values = te.compute(values.shape, lambda *i: from_key(values(*i)), name="topk_values")
     return [values, index]
+
+
+def _sort_keys(dt: str):
+    """Maps into and out of a key type TVM's sort has, preserving order; (None, None) if dt is one."""
+    if dt == "uint64":
+        # Flipping the top bit maps unsigned order onto signed order, exactly and reversibly.
+        top = tirx.const(-(1 << 63), "int64")
+        return (lambda v: tirx.reinterpret("int64", v) ^ top,
+                lambda v: tirx.reinterpret("uint64", v ^ top))
+    wide = _SORT_AS.get(dt, wide_dtype(dt))
+    if wide == dt:
+        return None, None
+    # Keys TVM's sort lacks are sorted in a wider type that holds every value exactly, then converted back.
+    return lambda v: convert(v, wide), lambda v: convert(v, dt)

@@ -8,7 +8,7 @@ from tvm import te, tirx, topi
 from ...ir.ops.shape_utils import norm_axis
 from ...ir.ops.transform import _clamp_slice, _slice_params  # the reference's own clamping: the spec
 from ..dtypes import tvm_dtype
-from .activation import const_of, convert, op_lowering, select, wide_dtype
+from .activation import const_of, convert, guarded, op_lowering, select, wide_dtype
 
 
 def _out_shape(out_types, k: int = 0) -> list[int]:
@@ -38,9 +38,8 @@ def _concat(ins, attrs, out_types):
         for t, start in zip(ins, starts):
             if int(t.shape[axis]) == 0:
                 continue
-            at = tirx.min(tirx.max(i[axis] - start, 0), int(t.shape[axis]) - 1)
-            here = t(*i[:axis], at, *i[axis + 1:])
-            v = here if v is None else select(i[axis] >= start, here, v)
+            here = t(*i[:axis], i[axis] - start, *i[axis + 1:])
+            v = here if v is None else guarded(i[axis] >= start, here, v)
         return const_of(0, ins[0].dtype) if v is None else v  # all operands empty: so is the result
 
     return te.compute([int(d) for d in out_types[0].shape], body, name="concat")
@@ -102,8 +101,7 @@ def _pad(ins, attrs, out_types):
         if mode != "constant":
             return x(*[_pad_source(s, n, mode) for s, n in zip(src, dims)])
         inside = tirx.all(*[tirx.all(s >= 0, s < n) for s, n in zip(src, dims)]) if rank else tirx.const(True)
-        safe = [tirx.min(tirx.max(s, 0), n - 1) for s, n in zip(src, dims)]
-        return select(inside, x(*safe), value)
+        return guarded(inside, x(*src), value)
 
     return te.compute(_out_shape(out_types), body, name="pad")
 

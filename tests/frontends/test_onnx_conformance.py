@@ -52,6 +52,7 @@ def test_cli_ends_with_the_summary_line(capsys, tmp_path):
 COMPILED_SUBSET = (
     "add_bcast", "conv_with_strides_padding", "gemm_default_matrix_bias", "maxpool_2d_pads",
     "reduce_sum_keepdims_example", "reshape_negative_dim", "resize_upsample_scales_nearest", "softmax_axis_1",
+    "top_k_uint64",
 )
 
 
