@@ -134,20 +134,35 @@ def _progress(total: int, desc: str):
 
 
 def prepare(model: Any, input_shapes=None, opt_level: int = 2, dump_ir: str | None = None,
-            example_inputs=None, pipeline: str | None = None) -> Module:
+            example_inputs=None, pipeline: str | None = None, quantize: str | None = None) -> Module:
     """Import, verify, bind symbolic dims and optimize: the IR that codegen receives."""
     from .passes import run_pipeline
 
     module = verify(_import_model(model, input_shapes, example_inputs))
     symbols = bind_symbols(module.main, input_shapes)
     module = verify(specialize(module, symbols, input_shapes))
-    return run_pipeline(module, pipeline or f"O{opt_level}", dump_dir=dump_ir)
+    return run_pipeline(module, with_quantize(pipeline or f"O{opt_level}", quantize), dump_dir=dump_ir)
+
+
+def with_quantize(pipeline: str, quantize: str | None) -> list[str]:
+    """The pipeline's passes, with quantize=<scheme> ahead of the first fusion pass (fused kernels
+    are built around the ops it rewrites)."""
+    from .ir.quantization import WeightScheme
+    from .passes import parse_pipeline
+
+    names = parse_pipeline(pipeline)
+    if quantize:
+        WeightScheme.parse(quantize)  # a bad scheme fails before any pass runs
+        at = next((i for i, n in enumerate(names) if n.startswith(("fuse-", "block-fuse"))), len(names))
+        names.insert(at, f"quantize={quantize}")
+    return names
 
 
 def compile(model: Any, target: Any = None, input_shapes: Mapping[str, Sequence[int]] | None = None,
             opt_level: int = 2, dump_ir: str | None = None, example_inputs=None,
-            pipeline: str | None = None) -> CompiledModel:
-    """Compile a model for a target (default: this CPU) into a CompiledModel."""
+            pipeline: str | None = None, quantize: str | None = None) -> CompiledModel:
+    """Compile a model for a target (default: this CPU) into a CompiledModel; quantize="w4g128"
+    quantizes constant dense/matmul/gemm weights (weight-only, round to nearest)."""
     import tvm
 
     from .codegen.build import compile_kernels, plan_function, plan_params
@@ -155,7 +170,7 @@ def compile(model: Any, target: Any = None, input_shapes: Mapping[str, Sequence[
     from .runtime.executor import Executor
 
     tgt = resolve_target(target)
-    module = prepare(model, input_shapes, opt_level, dump_ir, example_inputs, pipeline)
+    module = prepare(model, input_shapes, opt_level, dump_ir, example_inputs, pipeline, quantize)
     plan, specs = plan_function(module.main)
     with _progress(len(specs), f"compiling for {tgt.describe()}") as bar:
         lib = compile_kernels(specs, tgt, progress=lambda name: bar.update(1))
@@ -166,7 +181,8 @@ def compile(model: Any, target: Any = None, input_shapes: Mapping[str, Sequence[
                              "(IR text keeps only small params inline; compile from the model or the Module)")
     params = plan_params(plan, module)  # the params the kernels read, prepacked weights included
     meta = {"kernforge": __version__, "tvm": tvm.__version__, "target": tgt.tvm_dict,
-            "opt_level": opt_level, "pipeline": pipeline or f"O{opt_level}", "module": module.name}
+            "opt_level": opt_level, "pipeline": pipeline or f"O{opt_level}", "quantize": quantize,
+            "module": module.name}
     return CompiledModel(Executor(lib, plan, params), lib, print_module(module), meta)
 
 

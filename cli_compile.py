@@ -48,7 +48,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from .api import compile
 
     cm = compile(args.model, target=parse_target(args.target), input_shapes=parse_input_shapes(args.input_shapes),
-                 opt_level=args.opt_level, dump_ir=args.dump_ir, pipeline=args.pipeline)
+                 opt_level=args.opt_level, dump_ir=args.dump_ir, pipeline=args.pipeline, quantize=args.quantize)
     cm.save(args.output)
     kernels = cm.executor.plan.kernels
     print(f"compiled {args.model} -> {args.output}: {len(kernels)} kernels, "
@@ -180,6 +180,8 @@ def add_commands(sub) -> None:
     c.add_argument("--input-shapes", metavar="SHAPES", help='bind dynamic dims, e.g. "x:[1,3,224,224]"')
     c.add_argument("-O", dest="opt_level", type=int, choices=range(4), default=2, help="optimization level")
     c.add_argument("--pipeline", metavar="P", help='passes to run instead of -O N, e.g. "O3,block-fuse"')
+    c.add_argument("--quantize", metavar="SCHEME",
+                   help="weight-only quantization of dense/matmul/gemm weights: w<bits>[g<group>][-sym], e.g. w4g128")
     c.add_argument("--dump-ir", metavar="DIR", help="write the IR after every pass into DIR")
     c.set_defaults(handler=cmd_compile)
     r = sub.add_parser("run", help="run a .kfa artifact on inputs (random when none are given)")

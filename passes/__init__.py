@@ -3,7 +3,17 @@
 `kernforge.passes.run_pipeline(module, "canonicalize,fuse-ops")` or `run_pipeline(module, "-O2")`.
 """
 
-from . import block_fuse, canonicalize, constant_fold, cse, dce, fold_batchnorm, fuse_attention, fuse_ops  # noqa: F401  (registration)
+from . import (  # noqa: F401  (registration)
+    block_fuse,
+    canonicalize,
+    constant_fold,
+    cse,
+    dce,
+    fold_batchnorm,
+    fuse_attention,
+    fuse_ops,
+    quantize,
+)
 from .manager import PASSES, PassInfo, PassManager, count_nodes, get_pass, parse_pipeline, register_pass, run_pipeline
 from .pipelines import PIPELINES
 

@@ -25,13 +25,15 @@ class PassInfo:
     name: str
     description: str
     fn: PassFn
+    option: str | None = None  # the default option of a pass run as "name=option"; None: takes none
 
 
 PASSES: dict[str, PassInfo] = {}
 
 
-def register_pass(name: str, description: str | None = None) -> Callable[[PassFn], PassFn]:
-    """Decorator: register `fn(Module) -> Module` under name; description defaults to its docstring."""
+def register_pass(name: str, description: str | None = None, option: str | None = None) -> Callable[[PassFn], PassFn]:
+    """Decorator: register `fn(Module) -> Module` under name; description defaults to its docstring.
+    A pass with a default option is `fn(Module, option)` and runs as "name" or "name=option"."""
 
     def wrap(fn: PassFn) -> PassFn:
         if name in PASSES and PASSES[name].fn is not fn:
@@ -39,7 +41,7 @@ def register_pass(name: str, description: str | None = None) -> Callable[[PassFn
         if pipeline_key(name) is not None:
             raise ValueError(f"pass name '{name}' clashes with a named pipeline")
         doc = description if description is not None else ((fn.__doc__ or "").strip().splitlines() or [""])[0]
-        PASSES[name] = PassInfo(name, doc, fn)
+        PASSES[name] = PassInfo(name, doc, fn, option)
         return fn
 
     return wrap
@@ -69,7 +71,11 @@ def parse_pipeline(pipeline: str | Iterable[str], _depth: int = 0) -> list[str]:
                 raise UnknownPassError(f"named pipeline '{item}' expands recursively")
             names += parse_pipeline(PIPELINES[key], _depth + 1)
         else:
-            names.append(get_pass(item).name)
+            name, _, option = item.partition("=")
+            info = get_pass(name.strip())
+            if option and info.option is None:
+                raise UnknownPassError(f"pass '{info.name}' takes no option, got '{item}'")
+            names.append(f"{info.name}={option.strip()}" if option else info.name)
     return names
 
 
@@ -87,7 +93,7 @@ class PassManager:
         self.passes = parse_pipeline(pipeline)
         self.print_ir_after_all = print_ir_after_all
         after = print_ir_after.split(",") if isinstance(print_ir_after, str) else print_ir_after
-        self.print_ir_after = {get_pass(n.strip()).name for n in after if n.strip()}
+        self.print_ir_after = {get_pass(n.strip().partition("=")[0]).name for n in after if n.strip()}
         self.dump_dir = dump_dir
         self.verify_each, self.timing = verify_each, timing
         self.stream = stream  # None: sys.stderr at run time, so pytest's capture sees it
@@ -106,7 +112,7 @@ class PassManager:
             rows.append((name, (time.perf_counter() - start) * 1e3, before, count_nodes(current)))
             if self.verify_each:
                 _verify(current, f"after pass '{name}'")
-            if self.print_ir_after_all or name in self.print_ir_after:
+            if self.print_ir_after_all or name.partition("=")[0] in self.print_ir_after:
                 stream.write(f"// -----// IR Dump After {name} //----- //\n{current}\n")
             self._dump(i, name, current)
         if self.timing:
@@ -115,7 +121,9 @@ class PassManager:
 
     @staticmethod
     def _run_one(name: str, module: Module) -> Module:
-        result = PASSES[name].fn(module)
+        name, _, option = name.partition("=")
+        info = PASSES[name]
+        result = info.fn(module) if info.option is None else info.fn(module, option or info.option)
         if not isinstance(result, Module):
             raise TypeError(f"pass '{name}' returned {type(result).__name__}, not a Module")
         return result

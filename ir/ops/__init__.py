@@ -22,6 +22,7 @@ from . import (  # noqa: F401  (imported for registration)
     norm,
     pool,
     quant,
+    quant_dense,
     reduction,
     reverse_sequence,
     transform,

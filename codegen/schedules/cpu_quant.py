@@ -1,0 +1,58 @@
+"""CPU schedule for quant_dense kernels (weight-only quantized GEMV/GEMM), over the blocks of
+codegen/lower/quant_dense.py: parallel chunks of output rows; per row and group, several vector
+accumulators of partial dot products over the packed codes (unpacked in registers), scaled once
+per group; the small per-group input sums and offset terms at the root."""
+
+from __future__ import annotations
+
+from . import schedule_rule
+from .analysis import blocks, extent, inline_all
+from .cpu import _parallel, _try, _work, loop_kinds, schedule_reduction_block, vectorize_spatial
+
+# Bytes of partial sums per chunk of rows, kept in cache. Buffers live per chunk, not per row: a buffer
+# inside a parallel loop costs a workspace allocation per iteration.
+CHUNK_BYTES = 32 * 1024
+
+
+def _named(sch, name: str):
+    return next(b for b in blocks(sch) if sch.get(b).name_hint == name)
+
+
+def _lanes_inside(sch, block, target) -> None:
+    """Move the block's reduction loop outside its lane loop; the lanes become unrolled vectors."""
+    loops = sch.get_loops(block)
+    lane, red = loops[-2], loops[-1]
+    sch.reorder(red, lane)
+    width = target.vector_lanes_f32
+    if (extent(sch, lane) or 0) % width == 0:
+        vecs, vec = sch.split(lane, [None, width])
+        sch.unroll(vecs)
+        sch.vectorize(vec)
+    # vectorize first: s_tir refuses to vectorize over an update block whose init was split off
+    sch.decompose_reduction(block, red)
+
+
+@schedule_rule("llvm", "quant_dense")
+def schedule_quant_dense(sch, target) -> None:
+    inline_all(sch)
+    part, scaled, lane_sum = (_named(sch, n) for n in ("group_dot", "scaled_lanes", "lane_sum"))
+    work = _work(sch, sch.get_loops(part))
+    for name in ("group_sum", "offset_sum"):
+        schedule_reduction_block(sch, _named(sch, name), target)
+    outputs = extent(sch, sch.get_loops(lane_sum)[-2])
+    rows = sch.fuse(*sch.get_loops(lane_sum)[:-1])  # batch and output rows
+    lanes, groups = extent(sch, sch.get_loops(scaled)[-2]), extent(sch, sch.get_loops(scaled)[-1])
+    most = max(1, CHUNK_BYTES // (groups * lanes * 4))
+    # a chunk stays within one batch row: s_tir cannot compute a block at a chunk that straddles two
+    chunk, _ = sch.split(rows, [None, max(d for d in range(1, min(most, outputs) + 1) if outputs % d == 0)])
+    _parallel(sch, chunk, work, target)
+    sch.compute_at(scaled, chunk)
+    sch.compute_at(part, chunk)
+    _lanes_inside(sch, part, target)
+    _lanes_inside(sch, scaled, target)
+    for b in blocks(sch):  # the output block and its fused epilogue: O(rows) elementwise work
+        if loop_kinds(sch, b) and "R" not in loop_kinds(sch, b) and sch.get(b).name_hint not in _OWN:
+            _try(vectorize_spatial, sch, b, target)
+
+
+_OWN = ("group_dot", "group_dot_init", "scaled_lanes", "scaled_lanes_init")

@@ -1,0 +1,120 @@
+"""Group-wise weight quantization math (NumPy only): schemes, round-to-nearest, and bit packing.
+
+A weight [N, K] (N outputs, K inputs) is cut into groups of `group` inputs per output. Each group
+has a float32 scale and a float32 offset so that w ~= code * scale + offset, with integer codes in
+[0, 2**bits). Codes are packed along K, 32 // bits to a little-endian uint32 word.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import KernforgeError
+
+BITS = (2, 3, 4, 8)
+_SCHEME = re.compile(r"w(?P<bits>\d+)(?:g(?P<group>\d+))?(?P<sym>-sym)?")
+
+
+@dataclass(frozen=True)
+class WeightScheme:
+    """Weight-only quantization: bits per weight, inputs per group (0: one group per row), symmetry."""
+
+    bits: int
+    group: int = 0
+    symmetric: bool = False
+
+    def __post_init__(self):
+        if self.bits not in BITS:
+            raise KernforgeError(f"weight quantization to {self.bits} bits is not supported; use one of {BITS}")
+        if self.group < 0 or self.group % 8:
+            raise KernforgeError(f"group {self.group} must be a multiple of 8 (0: one group per row)")
+
+    @property
+    def per_word(self) -> int:
+        return 32 // self.bits
+
+    def __str__(self) -> str:
+        return f"w{self.bits}" + (f"g{self.group}" if self.group else "") + ("-sym" if self.symmetric else "")
+
+    @staticmethod
+    def parse(text: str) -> WeightScheme:
+        """'w4g128', 'w8', 'w3g64-sym', ...; a clear error for anything else."""
+        m = _SCHEME.fullmatch(text.strip())
+        if m is None:
+            raise KernforgeError(f"unknown quantization scheme '{text}'; expected w<bits>[g<group>][-sym], "
+                                 "e.g. w4g128, w8, w3g64-sym")
+        return WeightScheme(int(m["bits"]), int(m["group"] or 0), bool(m["sym"]))
+
+
+@dataclass(frozen=True)
+class QuantizedWeight:
+    """Packed codes [N, words_per_row] uint32, scales and offsets [N, groups] float32."""
+
+    words: np.ndarray
+    scales: np.ndarray
+    offsets: np.ndarray
+    scheme: WeightScheme
+    in_features: int
+
+    def dequantize(self) -> np.ndarray:
+        codes = unpack(self.words, self.scheme.bits, self.in_features).astype(np.float32)
+        g = group_size(self.scheme, self.in_features)
+        return codes * np.repeat(self.scales, g, axis=1) + np.repeat(self.offsets, g, axis=1)
+
+
+def group_size(scheme: WeightScheme, in_features: int) -> int:
+    return scheme.group or in_features
+
+
+def quantize_rtn(w: np.ndarray, scheme: WeightScheme) -> QuantizedWeight:
+    """Round each weight to the nearest level of its group's grid (min..max, or +-absmax if symmetric)."""
+    n, k = w.shape
+    g = group_size(scheme, k)
+    if k % g:
+        raise KernforgeError(f"{k} inputs do not split into groups of {g}")
+    top = (1 << scheme.bits) - 1
+    groups = w.astype(np.float64).reshape(n, k // g, g)
+    if scheme.symmetric:
+        half = 1 << (scheme.bits - 1)
+        scale = np.abs(groups).max(axis=2) / max(1, half - 1)
+        scale = np.where(scale == 0, 1.0, scale)
+        offset = -half * scale
+    else:
+        lo, hi = np.minimum(groups.min(axis=2), 0), np.maximum(groups.max(axis=2), 0)
+        scale = np.where(hi > lo, (hi - lo) / top, 1.0)
+        offset = np.round(lo / scale) * scale  # zero stays exactly representable
+    codes = np.clip(np.rint((groups - offset[..., None]) / scale[..., None]), 0, top).astype(np.uint32)
+    scale32, offset32 = scale.astype(np.float32), offset.astype(np.float32)
+    return QuantizedWeight(pack(codes.reshape(n, k), scheme.bits), scale32, offset32, scheme, k)
+
+
+LANES = 8  # words interleaved per block: one 8 x 32-bit vector
+
+
+def words_per_row(bits: int, in_features: int) -> int:
+    block = LANES * (32 // bits)
+    return -(-in_features // block) * LANES
+
+
+def pack(codes: np.ndarray, bits: int) -> np.ndarray:
+    """[N, K] codes < 2**bits -> [N, words_per_row] uint32. Blocks of 8 words hold 8 * (32 // bits)
+    codes: code k = block * 8 * per + s * 8 + lane sits in word `lane` at bit s * bits, so that one
+    shift and mask of a block gives 8 consecutive codes (the kernel's vector lanes)."""
+    per = 32 // bits
+    n, k = codes.shape
+    padded = np.zeros((n, words_per_row(bits, k) * per), np.uint32)
+    padded[:, :k] = codes
+    planes = padded.reshape(n, -1, per, LANES) << (np.arange(per, dtype=np.uint32) * bits)[:, None]
+    return np.bitwise_or.reduce(planes, axis=2).reshape(n, -1).astype(np.uint32)
+
+
+def unpack(words: np.ndarray, bits: int, in_features: int) -> np.ndarray:
+    """The inverse of pack: [N, K] codes as uint32."""
+    per = 32 // bits
+    shifts = (np.arange(per, dtype=np.uint32) * bits)[:, None]
+    blocks = words.reshape(words.shape[0], -1, 1, LANES)
+    codes = (blocks >> shifts) & np.uint32((1 << bits) - 1)
+    return codes.reshape(words.shape[0], -1)[:, :in_features]

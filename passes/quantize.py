@@ -1,0 +1,71 @@
+"""quantize=<scheme>: weight-only quantization of the constant weights of dense, matmul and gemm.
+
+Each float32 weight becomes packed codes typed with a #quant encoding plus per-group scales and
+offsets (ir/quantization.py), and its node a quant_dense. Weights whose inputs do not split into
+whole groups stay float.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir.encodings import QuantEncoding
+from ..ir.graph import Module, Node, Param
+from ..ir.quantization import WeightScheme, quantize_rtn
+from ..ir.types import TensorType, dtype
+from .manager import register_pass
+
+
+@register_pass("quantize", option="w4g128")
+def quantize(module: Module, option: str) -> Module:
+    """Weight-only round-to-nearest quantization (option: w<bits>[g<group>][-sym], e.g. w4g128)."""
+    scheme = WeightScheme.parse(option)
+    for func in module.functions.values():
+        for node in func.nodes:
+            weight = _dense_weight(node)
+            if weight is None or weight.shape[1] % (scheme.group or weight.shape[1]):
+                continue
+            x, bias = node.operands[0], _bias(node)
+            node.operands = [x, *_quantized_params(module, node.operands[1], weight, scheme)]
+            node.operands += [bias] if bias is not None else []
+            node.op, node.attrs = "quant_dense", {"bits": scheme.bits, "group": scheme.group}
+    return module
+
+
+def _constant_f32(v) -> bool:
+    return (isinstance(v, Param) and v.data is not None and v.type.encoding is None
+            and v.type.dtype.name == "f32" and v.type.rank == 2)
+
+
+def _dense_weight(node: Node) -> np.ndarray | None:
+    """The weight as [N outputs, K inputs] if node is x @ W (+ a 1-D bias) with a constant W."""
+    if len(node.operands) < 2 or not _constant_f32(node.operands[1]) or node.operands[0].type.dtype.name != "f32":
+        return None
+    w = np.asarray(node.operands[1].data)
+    if node.op == "dense":
+        return w
+    if node.op == "matmul":
+        return w.T
+    if node.op == "gemm":
+        a = node.attrs
+        plain = a["alpha"] == 1.0 and not a["trans_a"] and (len(node.operands) < 3 or a["beta"] == 1.0)
+        if plain and _bias(node, check_only=True):
+            return w if a["trans_b"] else w.T
+    return None
+
+
+def _bias(node: Node, check_only: bool = False):
+    """The node's bias operand if it is a [N] vector (gemm's c may broadcast otherwise); None if absent."""
+    if len(node.operands) < 3:
+        return True if check_only else None
+    c = node.operands[2]
+    ok = c.type.rank == 1 and c.type.shape == node.results[0].type.shape[-1:]
+    return ok if check_only else c
+
+
+def _quantized_params(module: Module, w: Param, weight: np.ndarray, scheme: WeightScheme) -> list[Param]:
+    q = quantize_rtn(weight, scheme)
+    enc = QuantEncoding(bits=scheme.bits, group=scheme.group, axis=1, scale=dtype("f32"), zero=dtype("f32"))
+    words = module.add_param(f"{w.name}_{scheme.bits}b", q.words,
+                             TensorType(q.words.shape, dtype("u32"), encoding=enc))
+    return [words, module.add_param(f"{w.name}_scales", q.scales), module.add_param(f"{w.name}_offsets", q.offsets)]

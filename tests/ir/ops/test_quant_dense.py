@@ -1,0 +1,60 @@
+"""quant_dense against torch: the packed layout decoded index by index, then a float64 linear."""
+
+import numpy as np
+import pytest
+
+from kernforge.errors import TypeInferenceError
+from kernforge.ir.quantization import WeightScheme, quantize_rtn
+from kernforge.ir.types import tensor
+
+from .harness import Case, check_case, ids
+
+
+def _torch_quant_dense(bits, group):
+    def run(x, words, scales, offsets, bias=None):
+        import torch
+
+        k, per = x.shape[-1], 32 // bits
+        idx = torch.arange(k)
+        word = words.long()[:, (idx // (8 * per)) * 8 + idx % 8]
+        codes = (word >> ((idx // 8) % per * bits)) & ((1 << bits) - 1)
+        g = idx // (group or k)
+        w = codes.double() * scales.double()[:, g] + offsets.double()[:, g]
+        y = x.double() @ w.T
+        return (y if bias is None else y + bias.double()).float()
+    return run
+
+
+def case(scheme, x_shape, n, bias=False, seed=0):
+    rng = np.random.default_rng(seed)
+    s = WeightScheme.parse(scheme)
+    q = quantize_rtn(rng.standard_normal((n, x_shape[-1])).astype(np.float32), s)
+    inputs = [rng.standard_normal(x_shape).astype(np.float32), q.words, q.scales, q.offsets]
+    inputs += [rng.standard_normal(n).astype(np.float32)] if bias else []
+    return Case("quant_dense", inputs, {"bits": s.bits, "group": s.group}, torch=_torch_quant_dense(s.bits, s.group),
+                id=f"quant_dense-{scheme}-{'x'.join(map(str, x_shape))}-n{n}{'-bias' if bias else ''}", rtol=1e-5, atol=1e-5)
+
+
+CASES = [
+    case("w8", (1, 64), 5), case("w4g32", (3, 64), 7, bias=True), case("w3g16", (2, 4, 48), 3),
+    case("w2g64", (1, 128), 4), case("w4g32-sym", (64,), 6), case("w3", (2, 100), 3, bias=True),
+    # schedule shapes: chunks of output rows that must not straddle batch rows (96 = 2 chunks of 48; 97 prime)
+    case("w4g64", (2, 256), 96), case("w8g32", (3, 64), 97, bias=True),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
+def test_op_matches_oracle(case):
+    check_case(case)
+
+
+def test_mismatched_scales_and_word_counts_are_named():
+    from kernforge.ir.ops import get_op
+
+    op = get_op("quant_dense")
+    good = [tensor([2, 64]), tensor([4, 8], "u32"), tensor([4, 2]), tensor([4, 2])]
+    assert op.infer_types(good, op.check_attrs({"bits": 4, "group": 32}))[0].shape == (2, 4)
+    with pytest.raises(TypeInferenceError, match="pack into 16 words"):
+        op.infer_types(good, op.check_attrs({"bits": 8, "group": 32}))
+    with pytest.raises(TypeInferenceError, match="scales must be"):
+        op.infer_types([*good[:2], tensor([4, 3]), good[3]], op.check_attrs({"bits": 4, "group": 32}))
