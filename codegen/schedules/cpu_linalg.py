@@ -228,6 +228,8 @@ def _tile_scores(sch, rows, lanes: int) -> None:
     qk = sch.get_sblock("attn_qk")
     loops = sch.get_loops(qk)
     own = loops[next(i for i, lp in enumerate(loops) if sch.get(lp).same_as(sch.get(rows))) + 1:]
+    if len(own) < 2:  # one key (a single-token sequence): nothing to tile
+        return
     li, (s, e) = (own[-3] if len(own) > 2 else None), own[-2:]
     so, vec = split(sch, s, vector_factor(extent(sch, s), lanes, 4))
     sch.reorder(so, e, *[lp for lp in (li, vec) if lp is not None])

@@ -196,6 +196,8 @@ def vectorize_inner(sch, block, lanes: int) -> None:
     """Vectorize a block's innermost loop by the widest even vector; a short row no vector width
     divides (13 columns) goes whole, as one long vector LLVM splits into registers plus a tail."""
     loops = sch.get_loops(block)
+    if extent(sch, loops[-1]) == 1:  # one key (a single-token sequence): a unit loop, nothing to vectorize
+        return
     sch.vectorize(split(sch, loops[-1], inner_width(extent(sch, loops[-1]) or 1, lanes))[1] or loops[-1])
 
 

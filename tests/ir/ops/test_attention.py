@@ -38,6 +38,8 @@ CASES = [
     case([Q, K, V, rand(2, 1, 5, 7, seed=4)], "float-mask"),
     case([rand(4, 6, 8), rand(4, 6, 8, seed=1), rand(4, 6, 8, seed=2)], "3d"),
     case([Q, rand(1, 3, 7, 8, seed=1), rand(1, 3, 7, 4, seed=2)], "bcast-batch"),
+    # one token against one key (a decode step without a cache): unit loops the schedule must not tile
+    case([rand(1, 12, 1, 64), rand(1, 12, 1, 64, seed=1), rand(1, 12, 1, 64, seed=2)], "one-token", {"is_causal": True}),
     Case("scaled_dot_product_attention", [Q.astype(np.float16), K.astype(np.float16), V.astype(np.float16)],
          torch=sdpa(float32=True), id="sdpa-f16", rtol=2e-3, atol=2e-3),
 ]

@@ -1,0 +1,79 @@
+"""Weight-only quantized GEMV: kernforge float32 vs each quantization scheme at batch 1, in one run,
+interleaved, as speedups; with the bytes of weights read, the achieved weight bandwidth as a share
+of this host's measured memory bandwidth (runtime/peaks.py), and the output error against float32.
+
+python -m benchmarks.quant_gemv [--size 4096] [--schemes w8 w4g128 w3g128 w2g128] [--repeat 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from .kernels import interleaved_blocks
+
+SCHEMES = ["w8", "w4g128", "w3g128", "w2g128"]
+
+
+def gemv_module(size: int):
+    from kernforge.ir import Builder
+
+    b = Builder("gemv")
+    f = b.function()
+    x = f.arg("x", [1, size])
+    w = b.param("w", (np.random.default_rng(1).standard_normal((size, size)) * 0.02).astype(np.float32))
+    f.ret(f.op("matmul", x, w))
+    return b.module
+
+
+def weight_bytes(cm) -> int:
+    """Bytes of the constants the kernels read: packed codes, scales and offsets (or the float weight)."""
+    return sum(a.nbytes for a in cm.executor.param_arrays.values())
+
+
+def relative_error(out: np.ndarray, ref: np.ndarray) -> float:
+    return float(np.linalg.norm(out - ref) / np.linalg.norm(ref))
+
+
+def measure(size: int, schemes: list[str], repeat: int) -> list[dict]:
+    import kernforge
+    from kernforge.runtime.peaks import load_peaks
+
+    module = gemv_module(size)
+    x = np.random.default_rng(2).standard_normal((1, size)).astype(np.float32)
+    models = {"f32": kernforge.compile(module)}
+    models.update({s: kernforge.compile(module, quantize=s) for s in schemes})
+    (ref,) = models["f32"].run([x]).values()
+    for cm in models.values():
+        cm.executor.bind([x])
+    times = interleaved_blocks([cm.executor.execute for cm in models.values()], repeat)
+    gbps = load_peaks().gbps
+    rows = []
+    for (name, cm), ms in zip(models.items(), times):
+        (out,) = cm.run([x]).values()
+        moved = weight_bytes(cm)
+        rows.append({"scheme": name, "ms": ms, "speedup": times[0] / ms, "weight_mb": moved / 1e6,
+                     "bits_per_weight": 8 * moved / size**2, "gbps": moved / ms / 1e6,
+                     "bw_share": moved / ms / 1e6 / gbps, "rel_err": relative_error(out, ref)})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=4096, help="N = K of the weight (default 4096)")
+    parser.add_argument("--schemes", nargs="+", default=SCHEMES, help="quantization schemes to compare")
+    parser.add_argument("--repeat", type=int, default=50, help="timed runs per system (default 50)")
+    args = parser.parse_args(argv)
+    rows = measure(args.size, args.schemes, args.repeat)
+    print(f"GEMV 1x{args.size} @ {args.size}x{args.size}, kernforge float32 vs weight-only quantized")
+    print(f"{'scheme':<10}{'ms':>8}{'speedup':>9}{'MB':>8}{'bits/w':>8}{'GB/s':>7}{'of peak':>9}{'rel err':>9}")
+    for r in rows:
+        print(f"{r['scheme']:<10}{r['ms']:>8.3f}{r['speedup']:>8.2f}x{r['weight_mb']:>8.1f}{r['bits_per_weight']:>8.2f}"
+              f"{r['gbps']:>7.1f}{r['bw_share']:>8.0%}{r['rel_err']:>9.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
