@@ -147,12 +147,14 @@ def prepare(model: Any, input_shapes=None, opt_level: int = 2, dump_ir: str | No
 def with_quantize(pipeline: str, quantize: str | None) -> list[str]:
     """The pipeline's passes, with quantize=<scheme> ahead of the first fusion pass (fused kernels
     are built around the ops it rewrites)."""
+    from .ir.bit_allocation import Budget
     from .ir.quantization import WeightScheme
     from .passes import parse_pipeline
 
     names = parse_pipeline(pipeline)
     if quantize:
-        WeightScheme.parse(quantize)  # a bad scheme fails before any pass runs
+        if Budget.parse(quantize) is None:  # a bad scheme fails before any pass runs
+            WeightScheme.parse(quantize)
         at = next((i for i, n in enumerate(names) if n.startswith(("fuse-", "block-fuse"))), len(names))
         names.insert(at, f"quantize={quantize}")
     return names

@@ -7,8 +7,11 @@ whole groups stay float.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
+from ..ir.bit_allocation import Budget, allocate, format_table
 from ..ir.encodings import QuantEncoding
 from ..ir.graph import Module, Node, Param
 from ..ir.quantization import WeightScheme, quantize_rtn
@@ -18,18 +21,28 @@ from .manager import register_pass
 
 @register_pass("quantize", option="w4g128")
 def quantize(module: Module, option: str) -> Module:
-    """Weight-only round-to-nearest quantization (option: w<bits>[g<group>][-sym], e.g. w4g128)."""
-    scheme = WeightScheme.parse(option)
-    for func in module.functions.values():
-        for node in func.nodes:
-            weight = _dense_weight(node)
-            if weight is None or weight.shape[1] % (scheme.group or weight.shape[1]):
-                continue
-            x, bias = node.operands[0], _bias(node)
-            node.operands = [x, *_quantized_params(module, node.operands[1], weight, scheme)]
-            node.operands += [bias] if bias is not None else []
-            node.op, node.attrs = "quant_dense", {"bits": scheme.bits, "group": scheme.group}
+    """Weight-only round-to-nearest quantization (option: w<bits>[g<group>][-sym], e.g. w4g128, or
+    auto:<average bits> for a per-layer mixed precision)."""
+    budget = Budget.parse(option)
+    group = budget.group if budget else WeightScheme.parse(option).group
+    targets = [(node, w) for func in module.functions.values() for node in func.nodes
+               for w in [_dense_weight(node)] if w is not None and w.shape[1] % (group or w.shape[1]) == 0]
+    schemes = _mixed(targets, budget) if budget else [WeightScheme.parse(option)] * len(targets)
+    for (node, weight), scheme in zip(targets, schemes):
+        x, bias = node.operands[0], _bias(node)
+        node.operands = [x, *_quantized_params(module, node.operands[1], weight, scheme)]
+        node.operands += [bias] if bias is not None else []
+        node.op, node.attrs = "quant_dense", {"bits": scheme.bits, "group": scheme.group}
     return module
+
+
+def _mixed(targets: list, budget: Budget) -> list[WeightScheme]:
+    """Per-layer schemes within the budget; prints the chosen table (stderr)."""
+    names = [f"{node.operands[1].name}#{i}" for i, (node, _) in enumerate(targets)]
+    choices = allocate(dict(zip(names, (w for _, w in targets))), budget)
+    print(f"quantize auto:{budget.average_bits:g}g{budget.group}\n{format_table(choices, budget.group)}",
+          file=sys.stderr)
+    return [WeightScheme(choices[n].bits, budget.group) for n in names]
 
 
 def _constant_f32(v) -> bool:

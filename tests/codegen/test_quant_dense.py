@@ -73,3 +73,19 @@ def test_cli_compile_quantize(tmp_path):
     assert "quant_dense" in kernforge.load(str(art)).ir()
     bad = subprocess.run([*cli, "compile", str(src), "-o", str(art), "--quantize", "w9"], capture_output=True, text=True)
     assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1 and "9 bits" in bad.stderr
+
+
+def test_mixed_precision_keeps_its_budget_and_prints_its_table(capsys):
+    module = mlp()
+    cm = kernforge.compile(module, quantize="auto:5g32")
+    table = capsys.readouterr().err
+    assert "quantize auto:5g32" in table and "bits per weight" in table
+    params = kernforge.api.prepare(module, quantize="auto:5g32").params
+    bits = [p.type.encoding.bits for p in params.values() if p.type.encoding is not None]
+    sizes = [p.type.shape[0] * 256 if "w1" in n else p.type.shape[0] * 96
+             for n, p in params.items() if p.type.encoding is not None]
+    assert sum(s * (b + 2) for s, b in zip(sizes, bits)) / sum(sizes) <= 5  # +2: scale and offset per 32
+    x = RNG.standard_normal((2, 256)).astype(np.float32)
+    (got,) = cm.run([x]).values()
+    (want,) = interpret(kernforge.api.prepare(module, quantize="auto:5g32"), [x]).values()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
