@@ -118,3 +118,14 @@ def unpack(words: np.ndarray, bits: int, in_features: int) -> np.ndarray:
     blocks = words.reshape(words.shape[0], -1, 1, LANES)
     codes = (blocks >> shifts) & np.uint32((1 << bits) - 1)
     return codes.reshape(words.shape[0], -1)[:, :in_features]
+
+
+def add_params(module, name: str, q: QuantizedWeight) -> list:
+    """Module params for a quantized weight: the packed words (typed #quant), scales and offsets."""
+    from .encodings import QuantEncoding
+    from .types import TensorType, dtype
+
+    s = q.scheme
+    enc = QuantEncoding(bits=s.bits, group=s.group, axis=1, scale=dtype("f32"), zero=dtype("f32"))
+    words = module.add_param(f"{name}_{s.bits}b", q.words, TensorType(q.words.shape, dtype("u32"), encoding=enc))
+    return [words, module.add_param(f"{name}_scales", q.scales), module.add_param(f"{name}_offsets", q.offsets)]

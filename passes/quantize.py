@@ -12,10 +12,8 @@ import sys
 import numpy as np
 
 from ..ir.bit_allocation import Budget, allocate, format_table
-from ..ir.encodings import QuantEncoding
 from ..ir.graph import Module, Node, Param
-from ..ir.quantization import WeightScheme, quantize_rtn
-from ..ir.types import TensorType, dtype
+from ..ir.quantization import WeightScheme, add_params, quantize_rtn
 from .manager import register_pass
 
 
@@ -77,8 +75,4 @@ def _bias(node: Node, check_only: bool = False):
 
 
 def _quantized_params(module: Module, w: Param, weight: np.ndarray, scheme: WeightScheme) -> list[Param]:
-    q = quantize_rtn(weight, scheme)
-    enc = QuantEncoding(bits=scheme.bits, group=scheme.group, axis=1, scale=dtype("f32"), zero=dtype("f32"))
-    words = module.add_param(f"{w.name}_{scheme.bits}b", q.words,
-                             TensorType(q.words.shape, dtype("u32"), encoding=enc))
-    return [words, module.add_param(f"{w.name}_scales", q.scales), module.add_param(f"{w.name}_offsets", q.offsets)]
+    return add_params(module, w.name, quantize_rtn(weight, scheme))

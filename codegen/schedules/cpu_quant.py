@@ -12,6 +12,8 @@ from .cpu import _parallel, _try, _work, loop_kinds, schedule_reduction_block, v
 # Bytes of partial sums per chunk of rows, kept in cache. Buffers live per chunk, not per row: a buffer
 # inside a parallel loop costs a workspace allocation per iteration.
 CHUNK_BYTES = 32 * 1024
+# Blocks this rule tiles itself; the others left at the root are elementwise over the output rows.
+_OWN = ("group_dot", "group_dot_init", "scaled_lanes", "scaled_lanes_init")
 
 
 def _named(sch, name: str):
@@ -54,5 +56,3 @@ def schedule_quant_dense(sch, target) -> None:
         if loop_kinds(sch, b) and "R" not in loop_kinds(sch, b) and sch.get(b).name_hint not in _OWN:
             _try(vectorize_spatial, sch, b, target)
 
-
-_OWN = ("group_dot", "group_dot_init", "scaled_lanes", "scaled_lanes_init")
