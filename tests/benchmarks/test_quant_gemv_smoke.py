@@ -18,3 +18,12 @@ def test_rows_sizes_and_errors(monkeypatch, capsys):
     assert bits == {"f32": 32.0, "w8": 8.25, "w4g128": 4.5, "w2g128": 2.5}
     errs = [float(rows[k][-1]) for k in ("f32", "w8", "w4g128", "w2g128")]
     assert errs[0] == 0 and errs[1] < 0.01 < errs[2] < errs[3]
+
+
+def test_accuracy_rows_on_resnet50():
+    from kernforge.benchmarks import quant_accuracy
+
+    rows = quant_accuracy.measure("resnet50", ["w8", "w2g128"], seq=8)
+    assert [r["scheme"] for r in rows] == ["w8", "w2g128"]
+    assert all(r["layers"] == 1 for r in rows)  # the classifier's gemm; convolutions stay float
+    assert 0 < rows[0]["rel_err"] < rows[1]["rel_err"]
