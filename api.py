@@ -134,14 +134,35 @@ def _progress(total: int, desc: str):
 
 
 def prepare(model: Any, input_shapes=None, opt_level: int = 2, dump_ir: str | None = None,
-            example_inputs=None, pipeline: str | None = None, quantize: str | None = None) -> Module:
+            example_inputs=None, pipeline: str | None = None, quantize: str | None = None,
+            calibration: Sequence | None = None) -> Module:
     """Import, verify, bind symbolic dims and optimize: the IR that codegen receives."""
     from .passes import run_pipeline
 
     module = verify(_import_model(model, input_shapes, example_inputs))
     symbols = bind_symbols(module.main, input_shapes)
     module = verify(specialize(module, symbols, input_shapes))
-    return run_pipeline(module, with_quantize(pipeline or f"O{opt_level}", quantize), dump_dir=dump_ir)
+    names = with_quantize(pipeline or f"O{opt_level}", quantize)
+    if calibration is None:
+        return run_pipeline(module, names, dump_dir=dump_ir)
+    # calibrated quantization: the passes before it, then input statistics, then the rest
+    at = names.index(f"quantize={quantize}") if quantize else len(names)
+    module = calibrated_quantize(run_pipeline(module, names[:at]), quantize, calibration)
+    return run_pipeline(module, names[at + 1:], dump_dir=dump_ir)
+
+
+def calibrated_quantize(module: Module, scheme: str, calibration: Sequence) -> Module:
+    """quantize=scheme with each target layer's input Hessian X^T X measured on calibration inputs."""
+    from .ir import interpret
+    from .ir.gptq import input_hessian
+    from .passes.quantize import quantize_module, quantize_targets
+
+    targets = {id(node) for node, _ in quantize_targets(module, scheme)}
+    seen: dict[int, list[np.ndarray]] = {}
+    for inputs in calibration:
+        interpret(module, inputs, observe=lambda node, ins: seen.setdefault(id(node), []).append(ins[0])
+                  if id(node) in targets else None)
+    return verify(quantize_module(module, scheme, {k: input_hessian(v) for k, v in seen.items()}))
 
 
 def with_quantize(pipeline: str, quantize: str | None) -> list[str]:
@@ -162,9 +183,11 @@ def with_quantize(pipeline: str, quantize: str | None) -> list[str]:
 
 def compile(model: Any, target: Any = None, input_shapes: Mapping[str, Sequence[int]] | None = None,
             opt_level: int = 2, dump_ir: str | None = None, example_inputs=None,
-            pipeline: str | None = None, quantize: str | None = None) -> CompiledModel:
+            pipeline: str | None = None, quantize: str | None = None,
+            calibration: Sequence | None = None) -> CompiledModel:
     """Compile a model for a target (default: this CPU) into a CompiledModel; quantize="w4g128"
-    quantizes constant dense/matmul/gemm weights (weight-only, round to nearest)."""
+    quantizes constant dense/matmul/gemm weights (weight-only); GPTQ schemes ("w4g128-gptq") use
+    calibration, a list of model input sets."""
     import tvm
 
     from .codegen.build import compile_kernels, plan_function, plan_params
@@ -172,7 +195,7 @@ def compile(model: Any, target: Any = None, input_shapes: Mapping[str, Sequence[
     from .runtime.executor import Executor
 
     tgt = resolve_target(target)
-    module = prepare(model, input_shapes, opt_level, dump_ir, example_inputs, pipeline, quantize)
+    module = prepare(model, input_shapes, opt_level, dump_ir, example_inputs, pipeline, quantize, calibration)
     plan, specs = plan_function(module.main)
     with _progress(len(specs), f"compiling for {tgt.describe()}") as bar:
         lib = compile_kernels(specs, tgt, progress=lambda name: bar.update(1))

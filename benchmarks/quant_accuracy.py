@@ -1,7 +1,8 @@
 """Accuracy of each weight quantization scheme against float32: relative L2 error of the outputs and
 top-1 agreement (per token for the language models, per image for ResNet-50), on the suite's
 GPT-2-small-like and BERT-like models and the ResNet-50 light architecture, all with random weights.
-The quantized math is run by the interpreter (the compiled kernels match it; tests/codegen).
+The quantized math is run by the interpreter (the compiled kernels match it; tests/codegen). GPTQ
+schemes calibrate on 8 random input sets shaped like the evaluation inputs.
 
 python -m benchmarks.quant_accuracy [--models gpt2 bert resnet50] [--schemes w8 w4g128 ...] [--seq 8]
 """
@@ -15,7 +16,7 @@ import numpy as np
 
 from .quant_gemv import relative_error
 
-SCHEMES = ["w8", "w4g32", "w4g128", "w3g128", "w2g128", "auto:4.5"]
+SCHEMES = ["w8", "w4g32", "w4g128", "w4g128-gptq", "w3g128", "w3g128-gptq", "w2g128", "auto:4.5"]
 MODELS = ["gpt2", "bert", "resnet50"]
 
 
@@ -27,6 +28,16 @@ def load(name: str, seq: int):
     return {"gpt2": gpt2, "bert": bert}[name](seq=seq)
 
 
+def calibration_inputs(like: list[np.ndarray], count: int = 8) -> list[list[np.ndarray]]:
+    """Random input sets shaped like the evaluation inputs: token ids drawn below their maximum, a 0/1
+    attention mask (the second input) all ones, float inputs standard normal."""
+    rng = np.random.default_rng(123)
+    draw = lambda a: (rng.integers(0, max(2, int(a.max()) + 1), a.shape).astype(a.dtype) if a.dtype.kind in "iu"
+                      else rng.standard_normal(a.shape).astype(a.dtype))
+    return [[np.ones_like(a) if i == 1 and a.dtype.kind in "iu" and a.max() <= 1 else draw(a)
+             for i, a in enumerate(like)] for _ in range(count)]
+
+
 def measure(name: str, schemes: list[str], seq: int) -> list[dict]:
     import kernforge
     from kernforge.ir import interpret
@@ -34,8 +45,10 @@ def measure(name: str, schemes: list[str], seq: int) -> list[dict]:
     bench = load(name, seq)
     (ref,) = list(interpret(kernforge.api.prepare(bench.onnx_path, opt_level=1), bench.inputs).values())[:1]
     rows = []
+    calibration = calibration_inputs(bench.inputs) if any(s.endswith("-gptq") for s in schemes) else None
     for scheme in schemes:
-        module = kernforge.api.prepare(bench.onnx_path, opt_level=1, quantize=scheme)
+        module = kernforge.api.prepare(bench.onnx_path, opt_level=1, quantize=scheme,
+                                       calibration=calibration if scheme.endswith("-gptq") else None)
         quantized = sum(1 for n in module.main.nodes if n.op == "quant_dense")
         (out,) = list(interpret(module, bench.inputs).values())[:1]
         top1 = float(np.mean(out.reshape(-1, out.shape[-1]).argmax(-1) == ref.reshape(-1, ref.shape[-1]).argmax(-1)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Union
 
 import numpy as np
@@ -58,9 +58,10 @@ def _check_input(name: str, a: np.ndarray, t: TensorType, symbols: dict) -> np.n
     return a
 
 
-def run_function(func: Function, arrays: list[np.ndarray],
-                 params: Mapping[str, Param] | None = None) -> list[np.ndarray]:
-    """Evaluate func node by node on already-checked argument arrays."""
+def run_function(func: Function, arrays: list[np.ndarray], params: Mapping[str, Param] | None = None,
+                 observe: Callable[[Node, list[np.ndarray]], None] | None = None) -> list[np.ndarray]:
+    """Evaluate func node by node on already-checked argument arrays; observe(node, operand arrays),
+    if given, sees every node's inputs (calibration)."""
     env: dict[int, np.ndarray] = {id(a): x for a, x in zip(func.args, arrays)}
 
     def lookup(v):
@@ -71,7 +72,10 @@ def run_function(func: Function, arrays: list[np.ndarray],
         return env[id(v)]
 
     for node in func.nodes:
-        outs = _eval_node(node, [lookup(v) for v in node.operands], func)
+        ins = [lookup(v) for v in node.operands]
+        if observe is not None:
+            observe(node, ins)
+        outs = _eval_node(node, ins, func)
         for r, x in zip(node.results, outs):
             env[id(r)] = x
     return [lookup(v) for v in func.outputs]
@@ -96,8 +100,9 @@ def _eval_node(node: Node, ins: list[np.ndarray], func: Function) -> list[np.nda
     return checked
 
 
-def interpret(module: Module, inputs: Inputs, function: str | None = None) -> dict[str, np.ndarray]:
+def interpret(module: Module, inputs: Inputs, function: str | None = None,
+              observe: Callable[[Node, list[np.ndarray]], None] | None = None) -> dict[str, np.ndarray]:
     """Run a function (default: main) on inputs given by name or in order; outputs by name."""
     func = module.functions[function] if function else module.main
-    outs = run_function(func, bind_inputs(func, inputs), module.params)
+    outs = run_function(func, bind_inputs(func, inputs), module.params, observe)
     return dict(zip(func.output_names, outs))

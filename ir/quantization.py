@@ -15,16 +15,18 @@ import numpy as np
 from ..errors import KernforgeError
 
 BITS = (2, 3, 4, 8)
-_SCHEME = re.compile(r"w(?P<bits>\d+)(?:g(?P<group>\d+))?(?P<sym>-sym)?")
+_SCHEME = re.compile(r"w(?P<bits>\d+)(?:g(?P<group>\d+))?(?P<sym>-sym)?(?P<gptq>-gptq)?")
 
 
 @dataclass(frozen=True)
 class WeightScheme:
-    """Weight-only quantization: bits per weight, inputs per group (0: one group per row), symmetry."""
+    """Weight-only quantization: bits per weight, inputs per group (0: one group per row), symmetry,
+    and the rounding: to nearest, or GPTQ's error compensation (ir/gptq.py, needs calibration data)."""
 
     bits: int
     group: int = 0
     symmetric: bool = False
+    gptq: bool = False
 
     def __post_init__(self):
         if self.bits not in BITS:
@@ -37,16 +39,17 @@ class WeightScheme:
         return 32 // self.bits
 
     def __str__(self) -> str:
-        return f"w{self.bits}" + (f"g{self.group}" if self.group else "") + ("-sym" if self.symmetric else "")
+        return (f"w{self.bits}" + (f"g{self.group}" if self.group else "") + ("-sym" if self.symmetric else "")
+                + ("-gptq" if self.gptq else ""))
 
     @staticmethod
     def parse(text: str) -> WeightScheme:
-        """'w4g128', 'w8', 'w3g64-sym', ...; a clear error for anything else."""
+        """'w4g128', 'w8', 'w3g64-sym', 'w4g128-gptq', ...; a clear error for anything else."""
         m = _SCHEME.fullmatch(text.strip())
         if m is None:
-            raise KernforgeError(f"unknown quantization scheme '{text}'; expected w<bits>[g<group>][-sym], "
-                                 "e.g. w4g128, w8, w3g64-sym")
-        return WeightScheme(int(m["bits"]), int(m["group"] or 0), bool(m["sym"]))
+            raise KernforgeError(f"unknown quantization scheme '{text}'; expected w<bits>[g<group>][-sym][-gptq], "
+                                 "e.g. w4g128, w8, w3g64-sym, w4g128-gptq")
+        return WeightScheme(int(m["bits"]), int(m["group"] or 0), bool(m["sym"]), bool(m["gptq"]))
 
 
 @dataclass(frozen=True)
@@ -69,26 +72,36 @@ def group_size(scheme: WeightScheme, in_features: int) -> int:
     return scheme.group or in_features
 
 
+def group_grid(groups: np.ndarray, scheme: WeightScheme) -> tuple[np.ndarray, np.ndarray]:
+    """float32 scale and offset of each group (last axis): min..max with zero exact, or +-absmax."""
+    if scheme.symmetric:
+        half = 1 << (scheme.bits - 1)
+        scale = np.abs(groups).max(axis=-1) / max(1, half - 1)
+        scale = np.where(scale == 0, 1.0, scale)
+        offset = -half * scale
+    else:
+        lo, hi = np.minimum(groups.min(axis=-1), 0), np.maximum(groups.max(axis=-1), 0)
+        scale = np.where(hi > lo, (hi - lo) / ((1 << scheme.bits) - 1), 1.0)
+        offset = np.round(lo / scale) * scale  # zero stays exactly representable
+    return scale.astype(np.float32), offset.astype(np.float32)
+
+
+def nearest_codes(w: np.ndarray, scale: np.ndarray, offset: np.ndarray, bits: int) -> np.ndarray:
+    """The grid level nearest to each weight, as codes (scale and offset broadcast against w)."""
+    return np.clip(np.rint((w - offset) / scale), 0, (1 << bits) - 1).astype(np.uint32)
+
+
 def quantize_rtn(w: np.ndarray, scheme: WeightScheme) -> QuantizedWeight:
     """Round each weight to the nearest level of its group's grid (min..max, or +-absmax if symmetric)."""
     n, k = w.shape
     g = group_size(scheme, k)
     if k % g:
         raise KernforgeError(f"{k} inputs do not split into groups of {g}")
-    top = (1 << scheme.bits) - 1
     groups = w.astype(np.float64).reshape(n, k // g, g)
-    if scheme.symmetric:
-        half = 1 << (scheme.bits - 1)
-        scale = np.abs(groups).max(axis=2) / max(1, half - 1)
-        scale = np.where(scale == 0, 1.0, scale)
-        offset = -half * scale
-    else:
-        lo, hi = np.minimum(groups.min(axis=2), 0), np.maximum(groups.max(axis=2), 0)
-        scale = np.where(hi > lo, (hi - lo) / top, 1.0)
-        offset = np.round(lo / scale) * scale  # zero stays exactly representable
-    codes = np.clip(np.rint((groups - offset[..., None]) / scale[..., None]), 0, top).astype(np.uint32)
-    scale32, offset32 = scale.astype(np.float32), offset.astype(np.float32)
-    return QuantizedWeight(pack(codes.reshape(n, k), scheme.bits), scale32, offset32, scheme, k)
+    scale, offset = group_grid(groups, scheme)
+    codes = nearest_codes(groups, scale[..., None].astype(np.float64), offset[..., None].astype(np.float64),
+                          scheme.bits)
+    return QuantizedWeight(pack(codes.reshape(n, k), scheme.bits), scale, offset, scheme, k)
 
 
 LANES = 8  # words interleaved per block: one 8 x 32-bit vector

@@ -11,7 +11,9 @@ import sys
 
 import numpy as np
 
+from ..errors import KernforgeError
 from ..ir.bit_allocation import Budget, allocate, format_table
+from ..ir.gptq import quantize_gptq
 from ..ir.graph import Module, Node, Param
 from ..ir.quantization import WeightScheme, add_params, quantize_rtn
 from .manager import register_pass
@@ -19,19 +21,33 @@ from .manager import register_pass
 
 @register_pass("quantize", option="w4g128")
 def quantize(module: Module, option: str) -> Module:
-    """Weight-only round-to-nearest quantization (option: w<bits>[g<group>][-sym], e.g. w4g128, or
-    auto:<average bits> for a per-layer mixed precision)."""
+    """Weight-only quantization (option: w<bits>[g<group>][-sym], e.g. w4g128, or auto:<average bits>
+    for a per-layer mixed precision). GPTQ schemes need calibration data: see quantize_module."""
+    return quantize_module(module, option)
+
+
+def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray] | None = None) -> Module:
+    """The quantize pass; hessians (id(node) -> X^T X of its inputs, see quantize_targets) feed GPTQ."""
     budget = Budget.parse(option)
-    group = budget.group if budget else WeightScheme.parse(option).group
-    targets = [(node, w) for func in module.functions.values() for node in func.nodes
-               for w in [_dense_weight(node)] if w is not None and w.shape[1] % (group or w.shape[1]) == 0]
+    targets = quantize_targets(module, option)
     schemes = _mixed(targets, budget) if budget else [WeightScheme.parse(option)] * len(targets)
+    if any(s.gptq for s in schemes) and hessians is None:
+        raise KernforgeError(f"quantize={option}: GPTQ needs calibration inputs; use "
+                             f"kernforge.compile(model, quantize='{option}', calibration=[inputs, ...])")
     for (node, weight), scheme in zip(targets, schemes):
+        q = quantize_gptq(weight, hessians[id(node)], scheme) if scheme.gptq else quantize_rtn(weight, scheme)
         x, bias = node.operands[0], _bias(node)
-        node.operands = [x, *_quantized_params(module, node.operands[1], weight, scheme)]
-        node.operands += [bias] if bias is not None else []
+        node.operands = [x, *add_params(module, node.operands[1].name, q), *([bias] if bias is not None else [])]
         node.op, node.attrs = "quant_dense", {"bits": scheme.bits, "group": scheme.group}
     return module
+
+
+def quantize_targets(module: Module, option: str) -> list[tuple[Node, np.ndarray]]:
+    """The nodes the pass rewrites, each with its weight as [N outputs, K inputs]."""
+    budget = Budget.parse(option)
+    group = budget.group if budget else WeightScheme.parse(option).group
+    return [(node, w) for func in module.functions.values() for node in func.nodes
+            for w in [_dense_weight(node)] if w is not None and w.shape[1] % (group or w.shape[1]) == 0]
 
 
 def _mixed(targets: list, budget: Budget) -> list[WeightScheme]:
@@ -72,7 +88,3 @@ def _bias(node: Node, check_only: bool = False):
     c = node.operands[2]
     ok = c.type.rank == 1 and c.type.shape == node.results[0].type.shape[-1:]
     return ok if check_only else c
-
-
-def _quantized_params(module: Module, w: Param, weight: np.ndarray, scheme: WeightScheme) -> list[Param]:
-    return add_params(module, w.name, quantize_rtn(weight, scheme))

@@ -89,3 +89,21 @@ def test_mixed_precision_keeps_its_budget_and_prints_its_table(capsys):
     (got,) = cm.run([x]).values()
     (want,) = interpret(kernforge.api.prepare(module, quantize="auto:5g32"), [x]).values()
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_gptq_with_calibration_compiles_matches_its_ir_and_beats_round_to_nearest():
+    module = mlp(k=128, hidden=64, n=32)
+    mix = np.eye(128) + RNG.standard_normal((128, 128)) * 0.15
+    sample = lambda rows: (RNG.standard_normal((rows, 128)) @ mix).astype(np.float32)
+    calibration = [[sample(2)] for _ in range(128)]
+    cm = kernforge.compile(module, quantize="w3g32-gptq", calibration=calibration)
+    x = sample(2)
+    (got,) = cm.run([x]).values()
+    (want,) = interpret(kernforge.api.prepare(module, quantize="w3g32-gptq", calibration=calibration), [x]).values()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    rtn = kernforge.compile(module, quantize="w3g32")
+    held_out = [sample(2) for _ in range(8)]
+    err = lambda m: sum(np.linalg.norm(m.run([x])["out0"] - interpret(module, [x])["out0"]) for x in held_out)
+    assert err(cm) < err(rtn)
+    with pytest.raises(KernforgeError, match="GPTQ needs calibration inputs"):
+        kernforge.compile(module, quantize="w3g32-gptq")
