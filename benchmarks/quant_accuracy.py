@@ -2,7 +2,7 @@
 top-1 agreement (per token for the language models, per image for ResNet-50), on the suite's
 GPT-2-small-like and BERT-like models and the ResNet-50 light architecture, all with random weights.
 The quantized math is run by the interpreter (the compiled kernels match it; tests/codegen). GPTQ
-schemes calibrate on 8 random input sets shaped like the evaluation inputs.
+and mixed-precision (auto:) schemes calibrate on 8 random input sets shaped like the evaluation inputs.
 
 python -m benchmarks.quant_accuracy [--models gpt2 bert resnet50] [--schemes w8 w4g128 ...] [--seq 8]
 """
@@ -45,10 +45,11 @@ def measure(name: str, schemes: list[str], seq: int) -> list[dict]:
     bench = load(name, seq)
     (ref,) = list(interpret(kernforge.api.prepare(bench.onnx_path, opt_level=1), bench.inputs).values())[:1]
     rows = []
-    calibration = calibration_inputs(bench.inputs) if any(s.endswith("-gptq") for s in schemes) else None
+    calibrated = lambda s: s.endswith("-gptq") or s.startswith("auto")
+    calibration = calibration_inputs(bench.inputs) if any(map(calibrated, schemes)) else None
     for scheme in schemes:
         module = kernforge.api.prepare(bench.onnx_path, opt_level=1, quantize=scheme,
-                                       calibration=calibration if scheme.endswith("-gptq") else None)
+                                       calibration=calibration if calibrated(scheme) else None)
         quantized = sum(1 for n in module.main.nodes if n.op == "quant_dense")
         (out,) = list(interpret(module, bench.inputs).values())[:1]
         top1 = float(np.mean(out.reshape(-1, out.shape[-1]).argmax(-1) == ref.reshape(-1, ref.shape[-1]).argmax(-1)))

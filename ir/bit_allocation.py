@@ -1,8 +1,9 @@
 """Mixed-precision bit allocation: one weight scheme per layer, minimizing the summed quantization
 error within an average-bits budget (scheme text: auto:<bits>[g<group>], e.g. auto:4.5).
 
-A layer's sensitivity at b bits is its weight's relative squared round-to-nearest error, a data-free
-proxy (an identity Hessian) for the relative error it adds to its output. Bits are counted with the group scales and
+A layer's sensitivity at b bits is the relative squared error round-to-nearest adds to its output:
+measured with the Hessian X^T X of its calibration inputs when there are some, else the weights'
+own relative error (an identity Hessian). Bits are counted with the group scales and
 offsets (w4g128 costs 4.5 bits per weight). The allocation is the exact least-error choice within
 the budget (a multiple-choice knapsack over the layers).
 """
@@ -58,11 +59,14 @@ class Choice:
     error: float
 
 
-def allocate(weights: dict[str, np.ndarray], budget: Budget, resolution: int = 2000) -> dict[str, Choice]:
+def allocate(weights: dict[str, np.ndarray], budget: Budget, hessians: dict[str, np.ndarray] | None = None,
+             resolution: int = 2000) -> dict[str, Choice]:
     """A bit width per [N, K] weight, by name: the least total error whose bits fit the budget (a
-    multiple-choice knapsack, costs rounded up to 1/resolution of the budget, so never over it)."""
+    multiple-choice knapsack, costs rounded up to 1/resolution of the budget, so never over it).
+    With hessians (X^T X of each layer's calibration inputs) the error is the layer's output error."""
     names = list(weights)
-    errors = np.array([[_sq_error(weights[n], b, budget.group) for b in CANDIDATE_BITS] for n in names])
+    h = hessians or {}
+    errors = np.array([[_sq_error(weights[n], b, budget.group, h.get(n)) for b in CANDIDATE_BITS] for n in names])
     unit = budget.average_bits * sum(w.size for w in weights.values()) / resolution
     costs = np.array([[int(np.ceil(weights[n].size * cost_bits(b, budget.group) / unit - 1e-9))
                        for b in CANDIDATE_BITS] for n in names])
@@ -93,11 +97,15 @@ def _trace(names, picks, costs, c: int, weights, errors) -> dict[str, Choice]:
             for k, n in enumerate(names)}
 
 
-def _sq_error(w: np.ndarray, bits: int, group: int) -> float:
-    """The layer's relative squared weight error: for inputs of similar statistics, the relative error
-    it adds to its output, which the residual stream sums across layers whatever their sizes."""
-    q = quantize_rtn(w, WeightScheme(bits, group)).dequantize()
-    return float(np.sum((q.astype(np.float64) - w) ** 2) / max(np.sum(w.astype(np.float64) ** 2), 1e-30))
+def _sq_error(w: np.ndarray, bits: int, group: int, hessian: np.ndarray | None = None) -> float:
+    """The relative squared error the layer adds to its output: tr(D H D^T) / tr(W H W^T) for the
+    weight error D and the calibration inputs' H = X^T X; without H, the identity (weights alone).
+    Relative, because the residual stream sums the layers' relative errors whatever their sizes."""
+    d = quantize_rtn(w, WeightScheme(bits, group)).dequantize().astype(np.float64) - w
+    w64 = w.astype(np.float64)
+    if hessian is None:
+        return float(np.sum(d**2) / max(np.sum(w64**2), 1e-30))
+    return float(np.sum((d @ hessian) * d) / max(np.sum((w64 @ hessian) * w64), 1e-30))
 
 
 def average_bits(choices: dict[str, Choice], group: int) -> float:

@@ -30,7 +30,7 @@ def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray]
     """The quantize pass; hessians (id(node) -> X^T X of its inputs, see quantize_targets) feed GPTQ."""
     budget = Budget.parse(option)
     targets = quantize_targets(module, option)
-    schemes = _mixed(targets, budget) if budget else [WeightScheme.parse(option)] * len(targets)
+    schemes = _mixed(targets, budget, hessians) if budget else [WeightScheme.parse(option)] * len(targets)
     if any(s.gptq for s in schemes) and hessians is None:
         raise KernforgeError(f"quantize={option}: GPTQ needs calibration inputs; use "
                              f"kernforge.compile(model, quantize='{option}', calibration=[inputs, ...])")
@@ -50,10 +50,11 @@ def quantize_targets(module: Module, option: str) -> list[tuple[Node, np.ndarray
             for w in [_dense_weight(node)] if w is not None and w.shape[1] % (group or w.shape[1]) == 0]
 
 
-def _mixed(targets: list, budget: Budget) -> list[WeightScheme]:
+def _mixed(targets: list, budget: Budget, hessians: dict[int, np.ndarray] | None) -> list[WeightScheme]:
     """Per-layer schemes within the budget; prints the chosen table (stderr)."""
     names = [f"{node.operands[1].name}#{i}" for i, (node, _) in enumerate(targets)]
-    choices = allocate(dict(zip(names, (w for _, w in targets))), budget)
+    by_name = {n: hessians[id(node)] for n, (node, _) in zip(names, targets)} if hessians else None
+    choices = allocate(dict(zip(names, (w for _, w in targets))), budget, by_name)
     print(f"quantize auto:{budget.average_bits:g}g{budget.group}\n{format_table(choices, budget.group)}",
           file=sys.stderr)
     return [WeightScheme(choices[n].bits, budget.group) for n in names]
