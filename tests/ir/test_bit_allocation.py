@@ -49,3 +49,14 @@ def test_budget_text():
         Budget.parse("auto:lots")
     with pytest.raises(KernforgeError, match="below the smallest scheme"):
         Budget.parse("auto:2")
+
+
+def test_calibrated_sensitivity_is_the_relative_output_error():
+    ws = layers()
+    rng = np.random.default_rng(1)
+    xs = {n: rng.standard_normal((64, w.shape[1])) * np.linspace(0.1, 3, w.shape[1]) for n, w in ws.items()}
+    choices = allocate(ws, Budget(4.5, 128), {n: x.T @ x for n, x in xs.items()})
+    for n, c in choices.items():
+        q = quantize_rtn(ws[n], WeightScheme(c.bits, 128)).dequantize()
+        want = np.linalg.norm(xs[n] @ (q - ws[n]).T) ** 2 / np.linalg.norm(xs[n] @ ws[n].T) ** 2
+        assert c.error == pytest.approx(want, rel=1e-6)
