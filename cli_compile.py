@@ -44,11 +44,27 @@ def parse_target(text: str | None):
         raise KernforgeError(f"--target: invalid JSON: {e}") from None
 
 
+def load_calibration(path: str | None) -> list[dict[str, np.ndarray]] | None:
+    """Input sets from an .npz of arrays by input name, each stacked along a leading sample axis."""
+    if path is None:
+        return None
+    try:
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as e:
+        raise KernforgeError(f"--calibration: cannot read {path}: {e}") from None
+    counts = {len(a) for a in arrays.values() if a.ndim}
+    if len(counts) != 1 or any(a.ndim == 0 for a in arrays.values()):
+        raise KernforgeError(f"--calibration: every array of {path} needs the same leading sample count")
+    return [{k: a[i] for k, a in arrays.items()} for i in range(counts.pop())]
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
     from .api import compile
 
     cm = compile(args.model, target=parse_target(args.target), input_shapes=parse_input_shapes(args.input_shapes),
-                 opt_level=args.opt_level, dump_ir=args.dump_ir, pipeline=args.pipeline, quantize=args.quantize)
+                 opt_level=args.opt_level, dump_ir=args.dump_ir, pipeline=args.pipeline, quantize=args.quantize,
+                 calibration=load_calibration(args.calibration))
     cm.save(args.output)
     kernels = cm.executor.plan.kernels
     print(f"compiled {args.model} -> {args.output}: {len(kernels)} kernels, "
@@ -181,7 +197,10 @@ def add_commands(sub) -> None:
     c.add_argument("-O", dest="opt_level", type=int, choices=range(4), default=2, help="optimization level")
     c.add_argument("--pipeline", metavar="P", help='passes to run instead of -O N, e.g. "O3,block-fuse"')
     c.add_argument("--quantize", metavar="SCHEME",
-                   help="weight-only quantization of dense/matmul/gemm weights: w<bits>[g<group>][-sym], e.g. w4g128")
+                   help="weight-only quantization of dense/matmul/gemm weights: w<bits>[g<group>][-sym][-gptq] "
+                        "or auto:<average bits>, e.g. w4g128")
+    c.add_argument("--calibration", metavar="CAL.npz",
+                   help="input sets for GPTQ and auto: schemes: arrays by input name, stacked on a leading axis")
     c.add_argument("--dump-ir", metavar="DIR", help="write the IR after every pass into DIR")
     c.set_defaults(handler=cmd_compile)
     r = sub.add_parser("run", help="run a .kfa artifact on inputs (random when none are given)")

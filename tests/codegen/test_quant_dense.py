@@ -73,6 +73,19 @@ def test_cli_compile_quantize(tmp_path):
     assert "quant_dense" in kernforge.load(str(art)).ir()
     bad = subprocess.run([*cli, "compile", str(src), "-o", str(art), "--quantize", "w9"], capture_output=True, text=True)
     assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1 and "9 bits" in bad.stderr
+    cal = tmp_path / "cal.npz"
+    np.savez(cal, x=RNG.standard_normal((16, 1, 128)).astype(np.float32))
+    gptq = subprocess.run([*cli, "compile", str(src), "-o", str(art), "--quantize", "w4g64-gptq", "--calibration", str(cal)],
+                          capture_output=True, text=True)
+    assert gptq.returncode == 0, gptq.stderr
+    x = RNG.standard_normal((1, 128)).astype(np.float32)
+    np.testing.assert_allclose(kernforge.load(str(art)).run([x])["y"],
+                               kernforge.compile(str(src), quantize="w4g64-gptq",
+                                                 calibration=[{"x": c} for c in np.load(cal)["x"]]).run([x])["y"],
+                               rtol=1e-5, atol=1e-5)
+    missing = subprocess.run([*cli, "compile", str(src), "-o", str(art), "--quantize", "w4g64-gptq"],
+                             capture_output=True, text=True)
+    assert missing.returncode != 0 and "calibration" in missing.stderr
 
 
 def test_mixed_precision_keeps_its_budget_and_prints_its_table(capsys):
