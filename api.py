@@ -143,10 +143,10 @@ def prepare(model: Any, input_shapes=None, opt_level: int = 2, dump_ir: str | No
     symbols = bind_symbols(module.main, input_shapes)
     module = verify(specialize(module, symbols, input_shapes))
     names = with_quantize(pipeline or f"O{opt_level}", quantize)
-    if calibration is None:
+    if calibration is None or not quantize:
         return run_pipeline(module, names, dump_dir=dump_ir)
     # calibrated quantization: the passes before it, then input statistics, then the rest
-    at = names.index(f"quantize={quantize}") if quantize else len(names)
+    at = names.index(f"quantize={quantize}")
     module = calibrated_quantize(run_pipeline(module, names[:at]), quantize, calibration)
     return run_pipeline(module, names[at + 1:], dump_dir=dump_ir)
 
@@ -155,9 +155,9 @@ def calibrated_quantize(module: Module, scheme: str, calibration: Sequence) -> M
     """quantize=scheme with each target layer's input Hessian X^T X measured on calibration inputs."""
     from .ir import interpret
     from .ir.gptq import input_hessian
-    from .passes.quantize import quantize_module, quantize_targets
+    from .passes.quantize import option_group, quantize_module, quantize_targets
 
-    targets = {id(node) for node, _ in quantize_targets(module, scheme)}
+    targets = {id(node) for node, _ in quantize_targets(module, option_group(scheme))}
     seen: dict[int, list[np.ndarray]] = {}
     for inputs in calibration:
         interpret(module, inputs, observe=lambda node, ins: seen.setdefault(id(node), []).append(ins[0])
@@ -168,14 +168,12 @@ def calibrated_quantize(module: Module, scheme: str, calibration: Sequence) -> M
 def with_quantize(pipeline: str, quantize: str | None) -> list[str]:
     """The pipeline's passes, with quantize=<scheme> ahead of the first fusion pass (fused kernels
     are built around the ops it rewrites)."""
-    from .ir.bit_allocation import Budget
-    from .ir.quantization import WeightScheme
     from .passes import parse_pipeline
+    from .passes.quantize import option_group
 
     names = parse_pipeline(pipeline)
     if quantize:
-        if Budget.parse(quantize) is None:  # a bad scheme fails before any pass runs
-            WeightScheme.parse(quantize)
+        option_group(quantize)  # a bad scheme fails before any pass runs
         at = next((i for i, n in enumerate(names) if n.startswith(("fuse-", "block-fuse"))), len(names))
         names.insert(at, f"quantize={quantize}")
     return names

@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from .quant_gemv import relative_error
+from .quant_gemv import print_table, relative_error
 
 SCHEMES = ["w8", "w4g32", "w4g128", "w4g128-gptq", "w3g128", "w3g128-gptq", "w2g128", "auto:4.5"]
 MODELS = ["gpt2", "bert", "resnet50"]
@@ -64,10 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schemes", nargs="+", default=SCHEMES)
     parser.add_argument("--seq", type=int, default=8, help="tokens per sequence for gpt2 and bert (default 8)")
     args = parser.parse_args(argv)
-    print(f"{'model':<10}{'scheme':<10}{'layers':>7}{'rel err':>10}{'top-1':>8}")
-    for name in args.models:
-        for r in measure(name, args.schemes, args.seq):
-            print(f"{r['model']:<10}{r['scheme']:<10}{r['layers']:>7}{r['rel_err']:>10.4f}{r['top1']:>8.0%}")
+    rows = [r for name in args.models for r in measure(name, args.schemes, args.seq)]
+    print_table(rows, [("model", "model", "<10"), ("scheme", "scheme", "<13"), ("layers", "layers", "7d"),
+                       ("rel err", "rel_err", "10.4f"), ("top-1", "top1", "8.0%")])
     return 0
 
 

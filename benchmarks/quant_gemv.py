@@ -68,12 +68,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = measure(args.size, args.schemes, args.repeat)
     print(f"GEMV 1x{args.size} @ {args.size}x{args.size}, kernforge float32 vs weight-only quantized")
-    print(f"{'scheme':<10}{'ms':>8}{'speedup':>9}{'MB':>8}{'bits/w':>8}{'GB/s':>7}{'of peak':>9}{'rel err':>9}")
-    for r in rows:
-        print(f"{r['scheme']:<10}{r['ms']:>8.3f}{r['speedup']:>8.2f}x{r['weight_mb']:>8.1f}{r['bits_per_weight']:>8.2f}"
-              f"{r['gbps']:>7.1f}{r['bw_share']:>8.0%}{r['rel_err']:>9.4f}")
+    print_table(rows, [("scheme", "scheme", "<10"), ("ms", "ms", "8.3f"), ("speedup", "speedup", "8.2f"),
+                       ("MB", "weight_mb", "8.1f"), ("bits/w", "bits_per_weight", "8.2f"), ("GB/s", "gbps", "7.1f"),
+                       ("of peak", "bw_share", "9.0%"), ("rel err", "rel_err", "9.4f")])
     return 0
 
+
+def print_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> None:
+    """A header line, then one line per row; columns are (header, key, format spec), and a spec that
+    starts with "<" is a left-aligned text column of that width."""
+    width = lambda spec: int(spec.lstrip("<").split(".")[0].rstrip("fd%"))
+    print("".join(f"{h:{'<' if spec[0] == '<' else '>'}{width(spec)}}" for h, _, spec in columns))
+    for r in rows:
+        print("".join(f"{r[key]:{spec}}" for _, key, spec in columns))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 from .kernels import interleaved_blocks
-from .quant_gemv import relative_error, weight_bytes
+from .quant_gemv import print_table, relative_error, weight_bytes
 
 SCHEMES = ["w8", "w4g128"]
 
@@ -52,10 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = measure(args.model, args.seq, args.schemes, args.repeat)
     print(f"{args.model} seq {args.seq}, batch 1, -O3: kernforge float32 vs weight-only quantized")
-    print(f"{'scheme':<10}{'ms':>9}{'speedup':>9}{'params MB':>11}{'rel err':>9}{'top-1':>7}")
-    for r in rows:
-        print(f"{r['scheme']:<10}{r['ms']:>9.2f}{r['speedup']:>8.2f}x{r['param_mb']:>11.1f}{r['rel_err']:>9.4f}"
-              f"{r['top1']:>7.0%}")
+    print_table(rows, [("scheme", "scheme", "<10"), ("ms", "ms", "9.2f"), ("speedup", "speedup", "8.2f"),
+                       ("params MB", "param_mb", "11.1f"), ("rel err", "rel_err", "9.4f"), ("top-1", "top1", "7.0%")])
     return 0
 
 

@@ -2,7 +2,7 @@
 
 A weight [N, K] (N outputs, K inputs) is cut into groups of `group` inputs per output. Each group
 has a float32 scale and a float32 offset so that w ~= code * scale + offset, with integer codes in
-[0, 2**bits). Codes are packed along K, 32 // bits to a little-endian uint32 word.
+[0, 2**bits). Codes are packed along K, 32 // bits to a uint32 word, in blocks of 8 interleaved words.
 """
 
 from __future__ import annotations
@@ -34,10 +34,6 @@ class WeightScheme:
         if self.group < 0 or self.group % 8:
             raise KernforgeError(f"group {self.group} must be a multiple of 8 (0: one group per row)")
 
-    @property
-    def per_word(self) -> int:
-        return 32 // self.bits
-
     def __str__(self) -> str:
         return (f"w{self.bits}" + (f"g{self.group}" if self.group else "") + ("-sym" if self.symmetric else "")
                 + ("-gptq" if self.gptq else ""))
@@ -63,9 +59,15 @@ class QuantizedWeight:
     in_features: int
 
     def dequantize(self) -> np.ndarray:
-        codes = unpack(self.words, self.scheme.bits, self.in_features).astype(np.float32)
-        g = group_size(self.scheme, self.in_features)
-        return codes * np.repeat(self.scales, g, axis=1) + np.repeat(self.offsets, g, axis=1)
+        return dequantize(self.words, self.scales, self.offsets, self.scheme.bits, self.scheme.group,
+                          self.in_features)
+
+
+def dequantize(words, scales, offsets, bits: int, group: int, in_features: int, dtype=np.float32) -> np.ndarray:
+    """[N, K] weights code * scale + offset, per group of `group` inputs (0: the whole row), in dtype."""
+    codes = unpack(words, bits, in_features).astype(dtype)
+    g = group or in_features
+    return codes * np.repeat(scales.astype(dtype), g, axis=1) + np.repeat(offsets.astype(dtype), g, axis=1)
 
 
 def group_size(scheme: WeightScheme, in_features: int) -> int:

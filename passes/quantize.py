@@ -29,7 +29,7 @@ def quantize(module: Module, option: str) -> Module:
 def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray] | None = None) -> Module:
     """The quantize pass; hessians (id(node) -> X^T X of its inputs, see quantize_targets) feed GPTQ."""
     budget = Budget.parse(option)
-    targets = quantize_targets(module, option)
+    targets = quantize_targets(module, option_group(option))
     schemes = _mixed(targets, budget, hessians) if budget else [WeightScheme.parse(option)] * len(targets)
     if any(s.gptq for s in schemes) and hessians is None:
         raise KernforgeError(f"quantize={option}: GPTQ needs calibration inputs; use "
@@ -42,10 +42,14 @@ def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray]
     return module
 
 
-def quantize_targets(module: Module, option: str) -> list[tuple[Node, np.ndarray]]:
-    """The nodes the pass rewrites, each with its weight as [N outputs, K inputs]."""
+def option_group(option: str) -> int:
+    """The group size a quantize option asks for (validating the option)."""
     budget = Budget.parse(option)
-    group = budget.group if budget else WeightScheme.parse(option).group
+    return budget.group if budget else WeightScheme.parse(option).group
+
+
+def quantize_targets(module: Module, group: int) -> list[tuple[Node, np.ndarray]]:
+    """The nodes the pass rewrites for groups of `group` inputs, each with its weight as [N, K]."""
     return [(node, w) for func in module.functions.values() for node in func.nodes
             for w in [_dense_weight(node)] if w is not None and w.shape[1] % (group or w.shape[1]) == 0]
 
@@ -75,17 +79,14 @@ def _dense_weight(node: Node) -> np.ndarray | None:
     if node.op == "matmul":
         return w.T
     if node.op == "gemm":
-        a = node.attrs
-        plain = a["alpha"] == 1.0 and not a["trans_a"] and (len(node.operands) < 3 or a["beta"] == 1.0)
-        if plain and _bias(node, check_only=True):
+        a, c = node.attrs, _bias(node)
+        plain = a["alpha"] == 1.0 and not a["trans_a"] and (c is None or a["beta"] == 1.0)
+        # gemm's c may broadcast along rows too; quant_dense's bias is one value per output
+        if plain and (c is None or c.type.shape == node.results[0].type.shape[-1:]):
             return w if a["trans_b"] else w.T
     return None
 
 
-def _bias(node: Node, check_only: bool = False):
-    """The node's bias operand if it is a [N] vector (gemm's c may broadcast otherwise); None if absent."""
-    if len(node.operands) < 3:
-        return True if check_only else None
-    c = node.operands[2]
-    ok = c.type.rank == 1 and c.type.shape == node.results[0].type.shape[-1:]
-    return ok if check_only else c
+def _bias(node: Node):
+    """The node's third operand (dense's bias, gemm's c), or None."""
+    return node.operands[2] if len(node.operands) > 2 else None

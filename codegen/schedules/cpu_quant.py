@@ -16,10 +16,6 @@ CHUNK_BYTES = 32 * 1024
 _OWN = ("group_dot", "group_dot_init", "scaled_lanes", "scaled_lanes_init")
 
 
-def _named(sch, name: str):
-    return next(b for b in blocks(sch) if sch.get(b).name_hint == name)
-
-
 def _lanes_inside(sch, block, target) -> None:
     """Move the block's reduction loop outside its lane loop; the lanes become unrolled vectors."""
     loops = sch.get_loops(block)
@@ -37,10 +33,10 @@ def _lanes_inside(sch, block, target) -> None:
 @schedule_rule("llvm", "quant_dense")
 def schedule_quant_dense(sch, target) -> None:
     inline_all(sch)
-    part, scaled, lane_sum = (_named(sch, n) for n in ("group_dot", "scaled_lanes", "lane_sum"))
+    part, scaled, lane_sum = map(sch.get_sblock, ("group_dot", "scaled_lanes", "lane_sum"))
     work = _work(sch, sch.get_loops(part))
     for name in ("group_sum", "offset_sum"):
-        schedule_reduction_block(sch, _named(sch, name), target)
+        schedule_reduction_block(sch, sch.get_sblock(name), target)
     outputs = extent(sch, sch.get_loops(lane_sum)[-2])
     rows = sch.fuse(*sch.get_loops(lane_sum)[:-1])  # batch and output rows
     lanes, groups = extent(sch, sch.get_loops(scaled)[-2]), extent(sch, sch.get_loops(scaled)[-1])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..encodings import QuantEncoding
-from ..quantization import WeightScheme, unpack, words_per_row
+from ..quantization import WeightScheme, dequantize, words_per_row
 from ..types import TensorType
 from .linalg import present, same_dim
 from .registry import OUT_FUSABLE, REQUIRED, Attr, op
@@ -51,10 +51,7 @@ class QuantDense:
 
     @staticmethod
     def reference(x, w, scales, offsets, bias=None, *, bits, group):
-        k = x.shape[-1]
-        g = group or k
-        codes = unpack(w, bits, k).astype(np.float64)
-        weight = codes * np.repeat(scales, g, axis=1) + np.repeat(offsets, g, axis=1)
+        weight = dequantize(w, scales, offsets, bits, group, x.shape[-1], np.float64)
         y = x.astype(np.float64) @ weight.T
         return (y if bias is None else y + bias).astype(x.dtype)
 
