@@ -135,14 +135,14 @@ def _progress(total: int, desc: str):
 
 def prepare(model: Any, input_shapes=None, opt_level: int = 2, dump_ir: str | None = None,
             example_inputs=None, pipeline: str | None = None, quantize: str | None = None,
-            calibration: Sequence | None = None) -> Module:
+            calibration: Sequence | None = None, sparsity: str | None = None, prune: bool = False) -> Module:
     """Import, verify, bind symbolic dims and optimize: the IR that codegen receives."""
     from .passes import run_pipeline
 
     module = verify(_import_model(model, input_shapes, example_inputs))
     symbols = bind_symbols(module.main, input_shapes)
     module = verify(specialize(module, symbols, input_shapes))
-    names = with_quantize(pipeline or f"O{opt_level}", quantize)
+    names = with_weight_passes(pipeline or f"O{opt_level}", quantize, sparsity_option(sparsity, prune))
     if calibration is None or not quantize:
         return run_pipeline(module, names, dump_dir=dump_ir)
     # calibrated quantization: the passes before it, then input statistics, then the rest
@@ -165,27 +165,42 @@ def calibrated_quantize(module: Module, scheme: str, calibration: Sequence) -> M
     return verify(quantize_module(module, scheme, {k: input_hessian(v) for k, v in seen.items()}))
 
 
-def with_quantize(pipeline: str, quantize: str | None) -> list[str]:
-    """The pipeline's passes, with quantize=<scheme> ahead of the first fusion pass (fused kernels
-    are built around the ops it rewrites)."""
+def sparsity_option(sparsity: str | None, prune: bool) -> str | None:
+    """The sparsify pass option for compile's sparsity= and prune= arguments."""
+    if prune and not sparsity:
+        raise KernforgeError("prune=True needs a sparsity scheme, e.g. sparsity='2:4'")
+    return f"{sparsity}-prune" if sparsity and prune else sparsity
+
+
+def with_weight_passes(pipeline: str, quantize: str | None, sparsity: str | None = None) -> list[str]:
+    """The pipeline's passes, with sparsify=<option> and quantize=<scheme> ahead of the first fusion
+    pass (fused kernels are built around the ops they rewrite)."""
     from .passes import parse_pipeline
     from .passes.quantize import option_group
+    from .passes.sparsify import SparsifyOption
 
     names = parse_pipeline(pipeline)
+    if quantize and sparsity:
+        raise KernforgeError("quantize and sparsity apply to the same weights; choose one "
+                             "(a combined sparse + quantized encoding is not available)")
+    at = next((i for i, n in enumerate(names) if n.startswith(("fuse-", "block-fuse"))), len(names))
     if quantize:
         option_group(quantize)  # a bad scheme fails before any pass runs
-        at = next((i for i, n in enumerate(names) if n.startswith(("fuse-", "block-fuse"))), len(names))
         names.insert(at, f"quantize={quantize}")
+    if sparsity:
+        SparsifyOption.parse(sparsity)
+        names.insert(at, f"sparsify={sparsity}")
     return names
 
 
 def compile(model: Any, target: Any = None, input_shapes: Mapping[str, Sequence[int]] | None = None,
             opt_level: int = 2, dump_ir: str | None = None, example_inputs=None,
             pipeline: str | None = None, quantize: str | None = None,
-            calibration: Sequence | None = None) -> CompiledModel:
+            calibration: Sequence | None = None, sparsity: str | None = None, prune: bool = False) -> CompiledModel:
     """Compile a model for a target (default: this CPU) into a CompiledModel; quantize="w4g128"
     quantizes constant dense/matmul/gemm weights (weight-only); GPTQ schemes ("w4g128-gptq") use
-    calibration, a list of model input sets."""
+    calibration, a list of model input sets. sparsity="2:4" (or bsr:16x1:0.8, unstructured:0.9)
+    stores linear and 1x1 conv weights sparse where they have the pattern, or after pruning (prune=True)."""
     import tvm
 
     from .codegen.build import compile_kernels, plan_function, plan_params
@@ -193,7 +208,8 @@ def compile(model: Any, target: Any = None, input_shapes: Mapping[str, Sequence[
     from .runtime.executor import Executor
 
     tgt = resolve_target(target)
-    module = prepare(model, input_shapes, opt_level, dump_ir, example_inputs, pipeline, quantize, calibration)
+    module = prepare(model, input_shapes, opt_level, dump_ir, example_inputs, pipeline, quantize, calibration,
+                     sparsity, prune)
     plan, specs = plan_function(module.main)
     with _progress(len(specs), f"compiling for {tgt.describe()}") as bar:
         lib = compile_kernels(specs, tgt, progress=lambda name: bar.update(1))
@@ -205,7 +221,7 @@ def compile(model: Any, target: Any = None, input_shapes: Mapping[str, Sequence[
     params = plan_params(plan, module)  # the params the kernels read, prepacked weights included
     meta = {"kernforge": __version__, "tvm": tvm.__version__, "target": tgt.tvm_dict,
             "opt_level": opt_level, "pipeline": pipeline or f"O{opt_level}", "quantize": quantize,
-            "module": module.name}
+            "sparsity": sparsity_option(sparsity, prune), "module": module.name}
     return CompiledModel(Executor(lib, plan, params), lib, print_module(module), meta)
 
 

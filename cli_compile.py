@@ -64,7 +64,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     cm = compile(args.model, target=parse_target(args.target), input_shapes=parse_input_shapes(args.input_shapes),
                  opt_level=args.opt_level, dump_ir=args.dump_ir, pipeline=args.pipeline, quantize=args.quantize,
-                 calibration=load_calibration(args.calibration))
+                 calibration=load_calibration(args.calibration), sparsity=args.sparsity, prune=args.prune)
     cm.save(args.output)
     kernels = cm.executor.plan.kernels
     print(f"compiled {args.model} -> {args.output}: {len(kernels)} kernels, "
@@ -201,6 +201,10 @@ def add_commands(sub) -> None:
                         "or auto:<average bits>, e.g. w4g128")
     c.add_argument("--calibration", metavar="CAL.npz",
                    help="input sets for GPTQ and auto: schemes: arrays by input name, stacked on a leading axis")
+    c.add_argument("--sparsity", metavar="SCHEME",
+                   help="sparse weights for linear and 1x1 conv layers that have the pattern: N:M (e.g. 2:4), "
+                        "bsr:<R>x<C>[:<sparsity>] or unstructured[:<sparsity>]")
+    c.add_argument("--prune", action="store_true", help="magnitude-prune the weights to --sparsity first")
     c.add_argument("--dump-ir", metavar="DIR", help="write the IR after every pass into DIR")
     c.set_defaults(handler=cmd_compile)
     r = sub.add_parser("run", help="run a .kfa artifact on inputs (random when none are given)")

@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (registration)
     fuse_attention,
     fuse_ops,
     quantize,
+    sparsify,
 )
 from .manager import PASSES, PassInfo, PassManager, count_nodes, get_pass, parse_pipeline, register_pass, run_pipeline
 from .pipelines import PIPELINES

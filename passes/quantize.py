@@ -14,8 +14,9 @@ import numpy as np
 from ..errors import KernforgeError
 from ..ir.bit_allocation import Budget, allocate, format_table
 from ..ir.gptq import quantize_gptq
-from ..ir.graph import Module, Node, Param
+from ..ir.graph import Module, Node
 from ..ir.quantization import WeightScheme, add_params, quantize_rtn
+from .linear_weights import bias, dense_weight
 from .manager import register_pass
 
 
@@ -36,8 +37,8 @@ def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray]
                              f"kernforge.compile(model, quantize='{option}', calibration=[inputs, ...])")
     for (node, weight), scheme in zip(targets, schemes):
         q = quantize_gptq(weight, hessians[id(node)], scheme) if scheme.gptq else quantize_rtn(weight, scheme)
-        x, bias = node.operands[0], _bias(node)
-        node.operands = [x, *add_params(module, node.operands[1].name, q), *([bias] if bias is not None else [])]
+        x, b = node.operands[0], bias(node)
+        node.operands = [x, *add_params(module, node.operands[1].name, q), *([b] if b is not None else [])]
         node.op, node.attrs = "quant_dense", {"bits": scheme.bits, "group": scheme.group}
     return module
 
@@ -50,8 +51,9 @@ def option_group(option: str) -> int:
 
 def quantize_targets(module: Module, group: int) -> list[tuple[Node, np.ndarray]]:
     """The nodes the pass rewrites for groups of `group` inputs, each with its weight as [N, K]."""
-    return [(node, w) for func in module.functions.values() for node in func.nodes
-            for w in [_dense_weight(node)] if w is not None and w.shape[1] % (group or w.shape[1]) == 0]
+    found = [(node, lw.weight) for func in module.functions.values() for node in func.nodes
+             for lw in [dense_weight(node)] if lw is not None]
+    return [(node, w) for node, w in found if w.shape[1] % (group or w.shape[1]) == 0]
 
 
 def _mixed(targets: list, budget: Budget, hessians: dict[int, np.ndarray] | None) -> list[WeightScheme]:
@@ -62,31 +64,3 @@ def _mixed(targets: list, budget: Budget, hessians: dict[int, np.ndarray] | None
     print(f"quantize auto:{budget.average_bits:g}g{budget.group}\n{format_table(choices, budget.group)}",
           file=sys.stderr)
     return [WeightScheme(choices[n].bits, budget.group) for n in names]
-
-
-def _constant_f32(v) -> bool:
-    return (isinstance(v, Param) and v.data is not None and v.type.encoding is None
-            and v.type.dtype.name == "f32" and v.type.rank == 2)
-
-
-def _dense_weight(node: Node) -> np.ndarray | None:
-    """The weight as [N outputs, K inputs] if node is x @ W (+ a 1-D bias) with a constant W."""
-    if len(node.operands) < 2 or not _constant_f32(node.operands[1]) or node.operands[0].type.dtype.name != "f32":
-        return None
-    w = np.asarray(node.operands[1].data)
-    if node.op == "dense":
-        return w
-    if node.op == "matmul":
-        return w.T
-    if node.op == "gemm":
-        a, c = node.attrs, _bias(node)
-        plain = a["alpha"] == 1.0 and not a["trans_a"] and (c is None or a["beta"] == 1.0)
-        # gemm's c may broadcast along rows too; quant_dense's bias is one value per output
-        if plain and (c is None or c.type.shape == node.results[0].type.shape[-1:]):
-            return w if a["trans_b"] else w.T
-    return None
-
-
-def _bias(node: Node):
-    """The node's third operand (dense's bias, gemm's c), or None."""
-    return node.operands[2] if len(node.operands) > 2 else None

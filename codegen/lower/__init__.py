@@ -18,6 +18,7 @@ from . import (  # noqa: F401  (imported for registration)
     indexing,
     isinf,
     linalg,
+    nm_linear,
     norm,
     pool,
     quant,

@@ -22,7 +22,7 @@ def apply_schedule(primfunc, rule: str, target):
     """Schedule a PrimFunc with the target's rule; returns the scheduled IRModule."""
     import tvm
 
-    from . import cpu, cpu_block, cpu_conv, cpu_linalg, cpu_quant  # noqa: F401  (register the llvm rules; cpu_block wraps conv2d)
+    from . import cpu, cpu_block, cpu_conv, cpu_linalg, cpu_nm, cpu_quant  # noqa: F401  (register the llvm rules; cpu_block wraps conv2d)
 
     fn = SCHEDULES.get((target.kind, rule))
     if fn is None:

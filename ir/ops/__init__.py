@@ -25,6 +25,7 @@ from . import (  # noqa: F401  (imported for registration)
     quant_dense,
     reduction,
     reverse_sequence,
+    sparse_linear,
     transform,
     trig,
     unpool,

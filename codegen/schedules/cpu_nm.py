@@ -1,0 +1,83 @@
+"""CPU schedule for nm_linear kernels (codegen/lower/nm_linear.py): a register tile of accumulators per
+parallel task, the sparse reduction (groups, kept entries) outside it, the tile unrolled and its
+innermost loop vectorized; the positions are decoded once per entry and tile."""
+
+from __future__ import annotations
+
+from tvm.s_tir.schedule import ScheduleError
+
+from . import schedule_rule
+from .analysis import blocks, extent, inline_all, is_reduction
+from .cpu import _fuse, _parallel, _try, _work, vectorize_spatial
+
+ROW_BLOCKS = 4  # row form: blocks of 8 output rows per tile (independent FMA chains)
+COLUMN_ROWS = 3  # column form: output rows per tile (3 x 4 accumulators, measured best)
+PANEL_BYTES = 16 * 1024  # column form: the slice of x one chunk of groups reads, kept in L1
+
+
+def _group_inputs(sch, block) -> int:
+    """m: the inputs per group, from the block's name annotation set by the lowering."""
+    return int(sch.get(block).annotations.get("nm_m", 4))
+
+
+def _divisor(n: int | None, choices) -> int:
+    return next((c for c in choices if n and n % c == 0), 1)
+
+
+def _in_registers(sch, block, outer, reduction, tile, vector, target) -> None:
+    """Loops: outer (parallel) > reduction > tile (unrolled) > vector; accumulators in a local tile."""
+    sch.reorder(*outer, *reduction, *tile, vector)
+    task = _fuse(sch, outer)
+    _parallel(sch, task, _work(sch, [task, *tile, vector]), target)
+    writeback = sch.cache_write(block, 0, "local")
+    sch.reverse_compute_at(writeback, task)
+    for lp in tile:
+        sch.unroll(lp)
+    if extent(sch, vector) == target.vector_lanes_f32:
+        sch.vectorize(vector)
+    init = sch.decompose_reduction(block, reduction[0])
+    _try(lambda: sch.vectorize(sch.get_loops(init)[-1]) if extent(sch, sch.get_loops(init)[-1]) == 8 else None)
+    _try(lambda: sch.vectorize(sch.get_loops(writeback)[-1]) if extent(sch, sch.get_loops(writeback)[-1]) == 8
+         else None)
+
+
+def _row_form(sch, block, target) -> None:
+    """nm_part [rows.., row blocks, n, 8 lanes] reduced over groups."""
+    loops = sch.get_loops(block)
+    *outer, ob, j, lane, g = loops
+    obo, obi = sch.split(ob, [None, _divisor(extent(sch, ob), (ROW_BLOCKS, 2))])
+    _in_registers(sch, block, [*outer, obo], [g], [obi, j], lane, target)
+
+
+def _column_form(sch, block, target) -> None:
+    """nm_columns [lead, outputs, columns] reduced over groups and entries; lanes along the columns.
+    Per task, a panel of columns; the groups in chunks whose x panel stays in L1 across the rows."""
+    lead, o, p, g, j = sch.get_loops(block)
+    width, tile = target.vector_lanes_f32, int(sch.get(block).annotations["nm_panel"])
+    if tile % width:
+        raise ScheduleError("the panel is narrower than a vector")
+    po, pt, lane = sch.split(p, [None, tile // width, width])
+    oo, oi = sch.split(o, [None, _divisor(extent(sch, o), (COLUMN_ROWS, 2))])
+    go, gi = sch.split(g, [None, max(1, PANEL_BYTES // (tile * 4 * _group_inputs(sch, block)))])
+    sch.reorder(lead, po, go, oo, gi, j, oi, pt, lane)
+    task = sch.fuse(lead, po)
+    _parallel(sch, task, _work(sch, [task, go, oo, oi, pt, lane]), target)
+    for lp in (oi, pt):
+        sch.unroll(lp)
+    sch.vectorize(lane)
+    init = sch.decompose_reduction(block, go)
+    _try(lambda: sch.vectorize(sch.get_loops(init)[-1]))
+
+
+@schedule_rule("llvm", "nm_linear")
+def schedule_nm_linear(sch, target) -> None:
+    keep = [b for b in blocks(sch) if sch.get(b).name_hint == "nm_x_panel"]
+    inline_all(sch, keep=keep)
+    for b in blocks(sch):
+        name = sch.get(b).name_hint
+        if name == "nm_part":
+            _try(_row_form, sch, b, target)
+        elif name == "nm_columns":
+            _try(_column_form, sch, b, target)
+        elif not is_reduction(sch, b):
+            _try(vectorize_spatial, sch, b, target)

@@ -1,0 +1,67 @@
+"""sparsify=<scheme>[-prune]: sparse storage and kernels for the constant weights of dense, matmul, gemm
+and 1x1 conv layers.
+
+Schemes (ir/sparsity.py): N:M (2:4, 1:4, 2:8, ...), bsr:<R>x<C>[:<sparsity>], unstructured[:<sparsity>].
+Without -prune, weights that already have the pattern are detected; with it, weights are magnitude-
+pruned to it first (which changes the model). The cost rule keeps a weight dense above its format's
+break-even density; each decision is printed (stderr), and sparse nodes carry their density.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from ..ir.graph import Module
+from ..ir.sparsity import SparsityScheme, add_params, fits, pack, pays_off, prune, stored_density
+from .linear_weights import LinearWeight, bias, conv1x1_weight, dense_weight
+from .manager import register_pass
+
+
+@dataclass(frozen=True)
+class SparsifyOption:
+    scheme: SparsityScheme
+    prune: bool
+
+    @staticmethod
+    def parse(option: str) -> SparsifyOption:
+        text = option.strip()
+        pruning = text.endswith("-prune")
+        return SparsifyOption(SparsityScheme.parse(text.removesuffix("-prune")), pruning)
+
+
+@register_pass("sparsify", option="2:4")
+def sparsify(module: Module, option: str) -> Module:
+    """Sparse weights (option: 2:4, bsr:16x1:0.8, unstructured:0.9, ...; suffix -prune prunes first)."""
+    opt = SparsifyOption.parse(option)
+    rows = [_sparsify_one(module, lw, opt) for lw in sparsify_targets(module)]
+    if rows:
+        print(f"sparsify {option}\n" + "\n".join(rows), file=sys.stderr)
+    return module
+
+
+def sparsify_targets(module: Module) -> list[LinearWeight]:
+    return [lw for func in module.functions.values() for node in func.nodes
+            for lw in [dense_weight(node) or conv1x1_weight(node)] if lw is not None]
+
+
+def _sparsify_one(module: Module, lw: LinearWeight, opt: SparsifyOption) -> str:
+    """Rewrite one layer (or keep it dense); returns its line of the decision table."""
+    node, param = lw.node, lw.node.operands[1]
+    w = prune(lw.weight, opt.scheme) if opt.prune else lw.weight
+    label = f"  @{param.name} {list(w.shape)}"
+    if not fits(w, opt.scheme):
+        return f"{label}: dense (no {opt.scheme} pattern)"
+    kept = stored_density(w, opt.scheme)
+    if not pays_off(w, opt.scheme):
+        if opt.prune:  # the pruned weight stays, in dense storage
+            node.operands[1] = module.add_param(f"{param.name}_pruned", lw.stored(w))
+        return f"{label}: dense (density {kept:.2f} is above the {opt.scheme.kind} break-even)"
+    b = bias(node)
+    operands = add_params(module, param.name, pack(w, opt.scheme))
+    node.operands = [node.operands[0], *operands, *([b] if b is not None else [])]
+    attrs = {"outputs": w.shape[0], "axis": lw.axis}
+    if opt.scheme.kind == "nm":
+        attrs.update(n=opt.scheme.n, m=opt.scheme.m)
+    node.op, node.attrs = f"{opt.scheme.kind}_linear", attrs
+    return f"{label}: {opt.scheme.kind}_linear (density {kept:.2f})"
