@@ -180,15 +180,13 @@ def with_weight_passes(pipeline: str, quantize: str | None, sparsity: str | None
     from .passes.sparsify import SparsifyOption
 
     names = parse_pipeline(pipeline)
-    if quantize and sparsity:
-        raise KernforgeError("quantize and sparsity apply to the same weights; choose one "
-                             "(a combined sparse + quantized encoding is not available)")
+    if quantize and sparsity and SparsifyOption.parse(sparsity).scheme.kind != "nm":
+        raise KernforgeError(f"quantize composes with N:M sparsity only, not with '{sparsity}'")
     at = next((i for i, n in enumerate(names) if n.startswith(("fuse-", "block-fuse"))), len(names))
     if quantize:
         option_group(quantize)  # a bad scheme fails before any pass runs
         names.insert(at, f"quantize={quantize}")
-    if sparsity:
-        SparsifyOption.parse(sparsity)
+    if sparsity:  # ahead of quantize, which then quantizes the kept N:M values
         names.insert(at, f"sparsify={sparsity}")
     return names
 

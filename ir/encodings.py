@@ -105,18 +105,25 @@ class SpQREncoding(Encoding):
 @_register
 @dataclass(frozen=True)
 class NMSparseEncoding(Encoding):
-    """N nonzeros in every group of M consecutive weights along the reduction axis."""
+    """N nonzeros in every group of M consecutive weights along the reduction axis; with bits, the kept
+    values are integer codes with a scale and offset per `group` kept values (0: per row)."""
 
     mnemonic: ClassVar[str] = "nm"
     n: int
     m: int
+    bits: int | None = None
+    group: int | None = None
 
     def __post_init__(self):
         if not (0 < self.n < self.m):
             _fail("nm", f"{self.n}:{self.m} needs 0 < N < M")
+        if self.bits is not None:
+            _check_bits("nm", self.bits)
+            _check_group("nm", self.group or 0)
 
     def body(self) -> str:
-        return f"{self.n}:{self.m}"
+        quant = f", bits={self.bits}, group={self.group or 0}" if self.bits is not None else ""
+        return f"{self.n}:{self.m}{quant}"
 
     def storage_bytes(self, t: TensorType) -> int:
         kept = t.numel * self.n // self.m

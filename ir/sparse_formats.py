@@ -40,6 +40,26 @@ class NMWeight:
 
 
 @dataclass(frozen=True)
+class NMQuantWeight:
+    """An N:M weight whose kept values are `bits`-bit codes with a scale and offset per `group` entries
+    of a row; codes, scales and offsets are row-blocked like the index words."""
+
+    codes: np.ndarray
+    index_words: np.ndarray
+    scales: np.ndarray
+    offsets: np.ndarray
+    n: int
+    m: int
+    bits: int
+    group: int
+    shape: tuple[int, int]
+
+    def dense(self) -> np.ndarray:
+        return unpack_nm_quant(self.codes, self.index_words, self.scales, self.offsets, self.n, self.m, self.bits,
+                               self.group, self.shape)
+
+
+@dataclass(frozen=True)
 class BSRWeight:
     values: np.ndarray
     indices: np.ndarray
@@ -94,31 +114,76 @@ def pack_nm(w: np.ndarray, n: int, m: int) -> NMWeight:
     pos = np.sort(np.argsort(groups == 0, axis=-1, kind="stable")[..., :n], axis=-1)
     vals = np.take_along_axis(groups, pos, axis=-1).astype(np.float32)
     rows = w.shape[0]
-    fields = pos.reshape(rows, -1).astype(np.uint32)
-    bits = index_bits(m)
+    words = pack_fields(pos.reshape(rows, -1), index_bits(m))
+    return NMWeight(_row_blocks(vals.reshape(rows, -1), rows), words, n, m, w.shape)
+
+
+def pack_fields(fields: np.ndarray, bits: int) -> np.ndarray:
+    """[N, F] unsigned fields < 2**bits -> row-blocked words [ceil(N/8), W*8]: field f of row r in word
+    (f // per) * 8 + r % 8 of block r // 8, at bit (f % per) * bits, per = 32 // bits."""
+    rows, count = fields.shape
     per = 32 // bits
-    padded = np.zeros((rows, -(-fields.shape[1] // per) * per), np.uint32)
-    padded[:, :fields.shape[1]] = fields
+    padded = np.zeros((rows, -(-count // per) * per), np.uint32)
+    padded[:, :count] = fields
     shifted = padded.reshape(rows, -1, per) << (np.arange(per, dtype=np.uint32) * bits)
-    words = np.bitwise_or.reduce(shifted, axis=-1).astype(np.uint32)
-    return NMWeight(_row_blocks(vals.reshape(rows, -1), rows), _row_blocks(words, rows), n, m, w.shape)
+    return _row_blocks(np.bitwise_or.reduce(shifted, axis=-1).astype(np.uint32), rows)
+
+
+def unpack_fields(words: np.ndarray, bits: int, rows: int, count: int) -> np.ndarray:
+    """The inverse of pack_fields: [rows, count] uint32 fields."""
+    per = 32 // bits
+    plain = _row_unblocks(words, rows)
+    fields = (plain[..., None] >> (np.arange(per, dtype=np.uint32) * bits)) & np.uint32((1 << bits) - 1)
+    return fields.reshape(rows, -1)[:, :count]
 
 
 def nm_positions(index_words: np.ndarray, n: int, m: int, shape: tuple[int, int]) -> np.ndarray:
     """[N, G, n] positions within each group, decoded from the index words."""
     rows, groups = shape[0], -(-shape[1] // m)
-    bits = index_bits(m)
-    per = 32 // bits
-    words = _row_unblocks(index_words, rows)
-    fields = (words[..., None] >> (np.arange(per, dtype=np.uint32) * bits)) & np.uint32((1 << bits) - 1)
-    return fields.reshape(rows, -1)[:, :groups * n].reshape(rows, groups, n).astype(np.int64)
+    return unpack_fields(index_words, index_bits(m), rows, groups * n).reshape(rows, groups, n).astype(np.int64)
 
 
 def unpack_nm(values: np.ndarray, index_words: np.ndarray, n: int, m: int, shape: tuple[int, int]) -> np.ndarray:
     """The dense [N, K] float32 weight."""
+    return _scatter_nm(_row_unblocks(values, shape[0]), index_words, n, m, shape)
+
+
+def nm_entries(n: int, m: int, in_features: int) -> int:
+    """Kept entries per row."""
+    return -(-in_features // m) * n
+
+
+def quantize_nm(w: NMWeight, scheme) -> NMQuantWeight:
+    """The kept values rounded to the nearest level of their group's grid (a quantization.WeightScheme
+    whose group counts kept entries of a row, 0: the whole row), codes packed like the index words."""
+    from .quantization import group_grid, nearest_codes
+
+    rows, entries = w.shape[0], nm_entries(w.n, w.m, w.shape[1])
+    g = scheme.group or entries
+    if entries % g:
+        raise KernforgeError(f"{entries} kept entries per row do not split into groups of {g}")
+    vals = _row_unblocks(w.values, rows).astype(np.float64).reshape(rows, entries // g, g)
+    scale, offset = group_grid(vals, scheme)
+    codes = nearest_codes(vals, scale[..., None].astype(np.float64), offset[..., None].astype(np.float64),
+                          scheme.bits)
+    return NMQuantWeight(pack_fields(codes.reshape(rows, -1), scheme.bits), w.index_words, _row_blocks(scale, rows),
+                         _row_blocks(offset, rows), w.n, w.m, scheme.bits, scheme.group, w.shape)
+
+
+def unpack_nm_quant(codes, index_words, scales, offsets, n: int, m: int, bits: int, group: int,
+                    shape: tuple[int, int]) -> np.ndarray:
+    """The dense [N, K] float32 weight of a quantized N:M weight: code * scale + offset per entry."""
+    rows, entries = shape[0], nm_entries(n, m, shape[1])
+    g = group or entries
+    c = unpack_fields(codes, bits, rows, entries).astype(np.float64).reshape(rows, -1, g)
+    vals = c * _row_unblocks(scales, rows)[..., None] + _row_unblocks(offsets, rows)[..., None]
+    return _scatter_nm(vals.reshape(rows, -1).astype(np.float32), index_words, n, m, shape)
+
+
+def _scatter_nm(vals: np.ndarray, index_words: np.ndarray, n: int, m: int, shape: tuple[int, int]) -> np.ndarray:
     rows, k = shape
     pos = nm_positions(index_words, n, m, shape)
-    vals = _row_unblocks(values, rows).reshape(pos.shape)
+    vals = vals.reshape(pos.shape)
     groups = np.zeros((rows, pos.shape[1], m), np.float32)
     np.put_along_axis(groups, pos, vals, axis=-1)
     return groups.reshape(rows, -1)[:, :k]

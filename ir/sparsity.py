@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import KernforgeError
-from .sparse_formats import BSRWeight, CSRWeight, NMWeight, is_nm, nm_groups, pack_bsr, pack_csr, pack_nm
+from .sparse_formats import BSRWeight, CSRWeight, NMQuantWeight, NMWeight, is_nm, nm_groups, pack_bsr, pack_csr, pack_nm
 
 _NM = re.compile(r"(?P<n>\d+):(?P<m>\d+)")
 _BSR = re.compile(r"bsr:(?P<r>\d+)x(?P<c>\d+)(?::(?P<s>[0-9.]+))?")
@@ -146,11 +146,18 @@ def pack(w: np.ndarray, scheme: SparsityScheme) -> NMWeight | BSRWeight | CSRWei
     return pack_bsr(w, scheme.block) if scheme.kind == "bsr" else pack_csr(w)
 
 
-def add_params(module, name: str, packed: NMWeight | BSRWeight | CSRWeight) -> list:
-    """Module params of a packed weight, its values typed with the format's encoding (#nm, #bsr, #csr)."""
+def add_params(module, name: str, packed: NMWeight | NMQuantWeight | BSRWeight | CSRWeight) -> list:
+    """Module params of a packed weight, its values typed with the format's encoding (#nm, #bsr, #csr);
+    for a quantized N:M weight: codes, scales and offsets (it shares the index words of its N:M weight)."""
     from .encodings import BSREncoding, CSREncoding, NMSparseEncoding
     from .types import TensorType, type_of
 
+    if isinstance(packed, NMQuantWeight):
+        enc = NMSparseEncoding(packed.n, packed.m, packed.bits, packed.group)
+        ct = TensorType(packed.codes.shape, type_of(packed.codes).dtype, encoding=enc)
+        return [module.add_param(f"{name}_nm{packed.bits}b", packed.codes, ct),
+                *(module.add_param(f"{name}_{what}", a) for what, a in
+                  (("scales", packed.scales), ("offsets", packed.offsets)))]
     if isinstance(packed, NMWeight):
         enc, arrays = NMSparseEncoding(packed.n, packed.m), [("index_words", packed.index_words)]
     elif isinstance(packed, BSRWeight):

@@ -16,6 +16,8 @@ from ..ir.bit_allocation import Budget, allocate, format_table
 from ..ir.gptq import quantize_gptq
 from ..ir.graph import Module, Node
 from ..ir.quantization import WeightScheme, add_params, quantize_rtn
+from ..ir.sparse_formats import NMWeight, nm_entries, quantize_nm
+from ..ir.sparsity import add_params as add_nm_params
 from .linear_weights import bias, dense_weight
 from .manager import register_pass
 
@@ -31,6 +33,9 @@ def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray]
     """The quantize pass; hessians (id(node) -> X^T X of its inputs, see quantize_targets) feed GPTQ."""
     budget = Budget.parse(option)
     targets = quantize_targets(module, option_group(option))
+    sparse = [n for f in module.functions.values() for n in f.nodes if n.op == "nm_linear"]
+    if sparse and (budget or WeightScheme.parse(option).gptq):
+        raise KernforgeError(f"quantize={option}: N:M sparse weights take round-to-nearest schemes only (e.g. w4g64)")
     schemes = _mixed(targets, budget, hessians) if budget else [WeightScheme.parse(option)] * len(targets)
     if any(s.gptq for s in schemes) and hessians is None:
         raise KernforgeError(f"quantize={option}: GPTQ needs calibration inputs; use "
@@ -40,7 +45,24 @@ def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray]
         x, b = node.operands[0], bias(node)
         node.operands = [x, *add_params(module, node.operands[1].name, q), *([b] if b is not None else [])]
         node.op, node.attrs = "quant_dense", {"bits": scheme.bits, "group": scheme.group}
+    for node in sparse:
+        _quantize_nm(module, node, WeightScheme.parse(option))
     return module
+
+
+def _quantize_nm(module: Module, node: Node, scheme: WeightScheme) -> None:
+    """nm_linear -> nm_quant_linear: the kept values quantized in groups that span `group` inputs."""
+    x, values, index_words, *rest = node.operands
+    a = node.attrs
+    k = x.type.shape[a["axis"] % x.type.rank]
+    group = scheme.group * a["n"] // a["m"]
+    if scheme.group * a["n"] % a["m"] or nm_entries(a["n"], a["m"], k) % (group or 1) or group % 8:
+        return  # kept entries that do not split into whole groups stay float
+    packed = NMWeight(np.asarray(values.data), np.asarray(index_words.data), a["n"], a["m"], (a["outputs"], k))
+    q = quantize_nm(packed, WeightScheme(scheme.bits, group, scheme.symmetric))
+    codes, scales, offsets = add_nm_params(module, values.name.removesuffix("_nm"), q)
+    node.operands = [x, codes, index_words, scales, offsets, *rest]
+    node.op, node.attrs = "nm_quant_linear", {**a, "bits": scheme.bits, "group": group}
 
 
 def option_group(option: str) -> int:

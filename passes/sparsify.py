@@ -10,6 +10,7 @@ break-even density; each decision is printed (stderr), and sparse nodes carry th
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from dataclasses import dataclass
 
 from ..ir.graph import Module
@@ -34,10 +35,19 @@ class SparsifyOption:
 def sparsify(module: Module, option: str) -> Module:
     """Sparse weights (option: 2:4, bsr:16x1:0.8, unstructured:0.9, ...; suffix -prune prunes first)."""
     opt = SparsifyOption.parse(option)
-    rows = [_sparsify_one(module, lw, opt) for lw in sparsify_targets(module)]
-    if rows:
-        print(f"sparsify {option}\n" + "\n".join(rows), file=sys.stderr)
+    decisions = [_sparsify_one(module, lw, opt) for lw in sparsify_targets(module)]
+    if decisions:
+        print(f"sparsify {option}\n{decision_table(decisions)}", file=sys.stderr)
     return module
+
+
+def decision_table(decisions: list[tuple[tuple[int, int], str]]) -> str:
+    """One line per decision: how many layers took it, and their weight shapes."""
+    by: dict[str, Counter] = {}
+    for shape, what in decisions:
+        by.setdefault(what, Counter())[shape] += 1
+    return "\n".join(f"  {sum(c.values())} x {what}: " + ", ".join(
+        f"{n}x{k}" + (f" (x{count})" if count > 1 else "") for (n, k), count in c.items()) for what, c in by.items())
 
 
 def sparsify_targets(module: Module) -> list[LinearWeight]:
@@ -45,18 +55,17 @@ def sparsify_targets(module: Module) -> list[LinearWeight]:
             for lw in [dense_weight(node) or conv1x1_weight(node)] if lw is not None]
 
 
-def _sparsify_one(module: Module, lw: LinearWeight, opt: SparsifyOption) -> str:
-    """Rewrite one layer (or keep it dense); returns its line of the decision table."""
+def _sparsify_one(module: Module, lw: LinearWeight, opt: SparsifyOption) -> tuple[tuple[int, int], str]:
+    """Rewrite one layer (or keep it dense); returns its weight shape and the decision."""
     node, param = lw.node, lw.node.operands[1]
     w = prune(lw.weight, opt.scheme) if opt.prune else lw.weight
-    label = f"  @{param.name} {list(w.shape)}"
     if not fits(w, opt.scheme):
-        return f"{label}: dense (no {opt.scheme} pattern)"
+        return w.shape, f"dense (no {opt.scheme} pattern)"
     kept = stored_density(w, opt.scheme)
     if not pays_off(w, opt.scheme):
         if opt.prune:  # the pruned weight stays, in dense storage
             node.operands[1] = module.add_param(f"{param.name}_pruned", lw.stored(w))
-        return f"{label}: dense (density {kept:.2f} is above the {opt.scheme.kind} break-even)"
+        return w.shape, f"dense (density {kept:.2f} is above the {opt.scheme.kind} break-even)"
     b = bias(node)
     operands = add_params(module, param.name, pack(w, opt.scheme))
     node.operands = [node.operands[0], *operands, *([b] if b is not None else [])]
@@ -64,4 +73,4 @@ def _sparsify_one(module: Module, lw: LinearWeight, opt: SparsifyOption) -> str:
     if opt.scheme.kind == "nm":
         attrs.update(n=opt.scheme.n, m=opt.scheme.m)
     node.op, node.attrs = f"{opt.scheme.kind}_linear", attrs
-    return f"{label}: {opt.scheme.kind}_linear (density {kept:.2f})"
+    return w.shape, f"{opt.scheme.kind}_linear (density {kept:.2f})"

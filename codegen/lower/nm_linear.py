@@ -21,49 +21,74 @@ from .registry import lowering
 COLUMN_FORM_ROWS = LANES
 
 
-def _entries(values, index_words, m: int):
-    """value(o, f) and position(o, f) of entry f (= g * n + j) of output row o."""
-    bits = index_bits(m)
+def _blocked(t, o, i):
+    """Entry i of output row o in a row-blocked tensor (ir/sparse_formats.py): [o // 8, i * 8 + o % 8]."""
+    return t[tirx.floordiv(o, LANES), i * LANES + tirx.floormod(o, LANES)]
+
+
+def field(words, bits: int):
+    """field(o, f): the f-th bits-wide field of row o in row-blocked words (sparse_formats.pack_fields)."""
     per, mask = 32 // bits, tirx.const((1 << bits) - 1, "uint32")
 
-    def value(o, f):
-        return values[tirx.floordiv(o, LANES), f * LANES + tirx.floormod(o, LANES)]
-
-    def position(o, f):
-        word = index_words[tirx.floordiv(o, LANES), tirx.floordiv(f, per) * LANES + tirx.floormod(o, LANES)]
+    def at(o, f):
         shift = (tirx.floormod(f, per) * bits).astype("uint32")
-        return tirx.bitwise_and(tirx.shift_right(word, shift), mask).astype("int32")
+        return tirx.bitwise_and(tirx.shift_right(_blocked(words, o, tirx.floordiv(f, per)), shift), mask)
 
-    return value, position
+    return at
 
 
-def _pick(load, g, pos, m: int, k: int):
-    """load(k) at k = g * m + pos, as a tree of selects on pos's bits (a lane-wise choice among the
-    group's m inputs); positions past the input's end hold zero weights, so any input serves there."""
+def plain_values(values):
+    return lambda o, f: _blocked(values, o, f)
+
+
+def quantized_values(codes, scales, offsets, bits: int, group: int):
+    """value(o, f) = code * scale + offset of f's group: decoded in registers like the positions."""
+    code = field(codes, bits)
+    return lambda o, f: (code(o, f).astype("float32") * _blocked(scales, o, tirx.floordiv(f, group))
+                         + _blocked(offsets, o, tirx.floordiv(f, group)))
+
+
+def _pick(load, g, bit, m: int, k: int):
+    """load(k) at k = g * m + position, as a tree of selects on the position's bits, bit(b) (a lane-wise
+    choice among the group's m inputs); positions past the input's end hold zero weights, so any
+    input serves there."""
     at = lambda t: load(tirx.min(g * m + t, k - 1))
 
-    def tree(t0: int, bit: int):
-        if bit < 0:
+    def tree(t0: int, b: int):
+        if b < 0:
             return at(t0)
-        if t0 + (1 << bit) >= m:  # the upper half holds no position of the group
-            return tree(t0, bit - 1)
-        on = tirx.bitwise_and(tirx.shift_right(pos, bit), 1) != 0
-        return tirx.Select(on, tree(t0 + (1 << bit), bit - 1), tree(t0, bit - 1))
+        if t0 + (1 << b) >= m:  # the upper half holds no position of the group
+            return tree(t0, b - 1)
+        return tirx.Select(bit(b), tree(t0 + (1 << b), b - 1), tree(t0, b - 1))
 
     return tree(0, index_bits(m) - 1)
 
 
-def _row_form(x, values, index_words, a: int, attrs, k: int):
+def position_bit(index_words, m: int):
+    """bit(o, f, b): whether bit b of entry f's position is set, tested on the sign bit of the index
+    word shifted left (a vector blend reads the sign bit, so the field needs no shift-and-mask)."""
+    bits = index_bits(m)
+    per = 32 // bits
+
+    def bit(o, f, b):
+        shift = (31 - tirx.floormod(f, per) * bits - b).astype("uint32")
+        # reinterpret, not a cast: TVM's simplifier takes a cast of an unsigned value as never negative
+        return tirx.reinterpret("int32", tirx.shift_left(_blocked(index_words, o, tirx.floordiv(f, per)), shift)) < 0
+
+    return bit
+
+
+def _row_form(x, value, bit, a: int, attrs, k: int):
     """y[.., o, ..] via part[.., o // 8, j, o % 8]: per lane of 8 rows, the j-th kept weight of each group."""
     n, m, outputs = attrs["n"], attrs["m"], attrs["outputs"]
-    value, position = _entries(values, index_words, m)
     outer = [int(d) for i, d in enumerate(x.shape) if i != a]
     xat = lambda i, kk: x[(*i[:a], kk, *i[a:])]
     g = te.reduce_axis((0, -(-k // m)), name="g")
 
     def dot(*i):
         o, f = i[-3] * LANES + i[-1], g * n + i[-2]
-        return te.sum(value(o, f) * _pick(lambda kk: xat(i[:-3], kk), g, position(o, f), m, k), axis=g)
+        pick = _pick(lambda kk: xat(i[:-3], kk), g, lambda b: bit(o, f, b), m, k)
+        return te.sum(value(o, f) * pick, axis=g)
 
     part = te.compute((*outer, -(-outputs // LANES), n, LANES), dot, name="nm_part")
     rows = lambda i, o: sum(part[(*i, tirx.floordiv(o, LANES), j, tirx.floormod(o, LANES))] for j in range(n))
@@ -87,12 +112,11 @@ def panel_width(columns: int) -> int:
     return next((w for w in (4 * LANES, 2 * LANES, LANES) if columns % w == 0), 1)
 
 
-def _column_form(read, lead: int, columns: int, values, index_words, attrs, k: int):
+def _column_form(read, lead: int, columns: int, value, position, attrs, k: int):
     """nm_columns[l, o, p] = sum over kept entries of value * x[l, g * m + position, p], where read(l,
     k, p) reads x as [lead, K, columns]. x is first copied into panels [lead, columns / w, K, w], so that
     the rows a group's positions pick lie w floats apart in cache, not a whole row of x."""
     n, m = attrs["n"], attrs["m"]
-    value, position = _entries(values, index_words, m)
     w = panel_width(columns)
     panel = te.compute((lead, columns // w, k, w), lambda l_, pp, kk, t: read(l_, kk, pp * w + t), name="nm_x_panel")
     g, j = te.reduce_axis((0, -(-k // m)), name="g"), te.reduce_axis((0, n), name="j")
@@ -108,19 +132,33 @@ def _column_form(read, lead: int, columns: int, values, index_words, attrs, k: i
 @lowering("nm_linear", rule="nm_linear")
 def _nm_linear(ins, attrs, out_types):
     x, values, index_words, *bias = ins
+    return _nm(x, plain_values(values), index_words, bias, attrs)
+
+
+@lowering("nm_quant_linear", rule="nm_linear")
+def _nm_quant_linear(ins, attrs, out_types):
+    x, codes, index_words, scales, offsets, *bias = ins
+    k = int(x.shape[attrs["axis"] % len(x.shape)])
+    group = attrs["group"] or -(-k // attrs["m"]) * attrs["n"]
+    return _nm(x, quantized_values(codes, scales, offsets, attrs["bits"], group), index_words, bias, attrs)
+
+
+def _nm(x, value, index_words, bias, attrs):
+    """The row or column form by the input's shape, then the bias."""
+    position = lambda o, f: field(index_words, index_bits(attrs["m"]))(o, f).astype("int32")
     dims = [int(d) for d in x.shape]
     a = attrs["axis"] % len(dims)
     k, lead, trail = dims[a], dims[:a], dims[a + 1:]
     if math.prod(lead + trail) < COLUMN_FORM_ROWS:
-        y = _row_form(x, values, index_words, a, attrs, k)
+        y = _row_form(x, value, position_bit(index_words, attrs["m"]), a, attrs, k)
     elif math.prod(trail) >= COLUMN_FORM_ROWS or not lead:
         read = lambda l_, kk, p: x[(*_unflat(l_, lead), kk, *_unflat(p, trail))]
-        yc = _column_form(read, math.prod(lead), math.prod(trail), values, index_words, attrs, k)
+        yc = _column_form(read, math.prod(lead), math.prod(trail), value, position, attrs, k)
         y = te.compute((*lead, attrs["outputs"], *trail),
                        lambda *i: yc[_flat(i[:a], lead), i[a], _flat(i[a + 1:], trail)], name="nm_out")
     else:  # a dense layer over many rows: the rows become the columns, [outputs, rows] transposed out
         read = lambda l_, kk, p: x[(*_unflat(p, lead), kk)]
-        yc = _column_form(read, 1, math.prod(lead), values, index_words, attrs, k)
+        yc = _column_form(read, 1, math.prod(lead), value, position, attrs, k)
         y = te.compute((*lead, attrs["outputs"]), lambda *i: yc[0, i[-1], _flat(i[:-1], lead)], name="nm_out")
     if not bias:
         return y

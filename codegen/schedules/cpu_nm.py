@@ -10,7 +10,7 @@ from . import schedule_rule
 from .analysis import blocks, extent, inline_all, is_reduction
 from .cpu import _fuse, _parallel, _try, _work, vectorize_spatial
 
-ROW_BLOCKS = 4  # row form: blocks of 8 output rows per tile (independent FMA chains)
+ROW_BLOCKS = 2  # row form: blocks of 8 output rows per tile (independent FMA chains)
 COLUMN_ROWS = 3  # column form: output rows per tile (3 x 4 accumulators, measured best)
 PANEL_BYTES = 16 * 1024  # column form: the slice of x one chunk of groups reads, kept in L1
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..encodings import BSREncoding, CSREncoding, NMSparseEncoding
-from ..sparse_formats import LANES, index_bits, unpack_bsr, unpack_csr, unpack_nm
+from ..quantization import WeightScheme
+from ..sparse_formats import LANES, index_bits, nm_entries, unpack_bsr, unpack_csr, unpack_nm, unpack_nm_quant
 from ..types import TensorType
 from .linalg import same_dim
 from .registry import OUT_FUSABLE, REQUIRED, Attr, op
@@ -80,6 +81,50 @@ class NMLinear:
     def flops(operand_types, result_types, attrs):
         k = operand_types[0].shape[norm_axis(attrs["axis"], operand_types[0].rank)]
         return _flops(operand_types, result_types, attrs, attrs["outputs"] * -(-k // attrs["m"]) * attrs["n"])
+
+
+def _row_blocked(t: TensorType, outputs: int, fields: int, what: str) -> None:
+    want = (-(-outputs // LANES), fields * LANES)
+    if t.shape != want:
+        fail(f"{what} must be {list(want)} ({outputs} outputs in blocks of {LANES}), got {list(t.shape)}")
+
+
+@op("nm_quant_linear", operands="x, codes, index_words, scales, offsets, bias?", fusion=OUT_FUSABLE,
+    attrs={**_ATTRS, "n": Attr("int", REQUIRED), "m": Attr("int", REQUIRED), "bits": Attr("int", REQUIRED),
+           "group": Attr("int", 0)})
+class NMQuantLinear:
+    """N:M sparse weight whose kept values are bits-bit codes, value = code * scale + offset per group
+    of kept values (sparse_formats.quantize_nm): sparsity and quantization in one kernel."""
+
+    @staticmethod
+    def infer(x, codes, index_words, scales, offsets, bias=None, *, outputs, axis, n, m, bits, group):
+        NMSparseEncoding(n, m, bits, group)  # validates
+        WeightScheme(bits, 0)
+        _encoded(codes, NMSparseEncoding, "codes")
+        k = x.shape[norm_axis(axis, x.rank)]
+        if isinstance(k, int):
+            entries = nm_entries(n, m, k)
+            if entries % (group or entries):
+                fail(f"{entries} kept entries per row do not split into groups of {group}")
+            _row_blocked(codes, outputs, -(-entries // (32 // bits)), "codes")
+            _row_blocked(index_words, outputs, -(-entries // (32 // index_bits(m))), "index words")
+            for name, t in (("scales", scales), ("offsets", offsets)):
+                _row_blocked(t, outputs, entries // (group or entries), name)
+        for name, t in (("codes", codes), ("index words", index_words)):
+            if t.dtype.name != "u32":
+                fail(f"{name} must be u32, got {t.dtype}")
+        return _result(x, bias, outputs, axis, [("values", scales), ("values", offsets)])
+
+    @staticmethod
+    def reference(x, codes, index_words, scales, offsets, bias=None, *, outputs, axis, n, m, bits, group):
+        k = x.shape[axis % x.ndim]
+        w = unpack_nm_quant(codes, index_words, scales, offsets, n, m, bits, group, (outputs, k))
+        return apply_linear(x, w, bias, axis)
+
+    @staticmethod
+    def flops(operand_types, result_types, attrs):
+        k = operand_types[0].shape[norm_axis(attrs["axis"], operand_types[0].rank)]
+        return _flops(operand_types, result_types, attrs, attrs["outputs"] * nm_entries(attrs["n"], attrs["m"], k))
 
 
 def _check_compressed(values: TensorType, indices: TensorType, indptr: TensorType, rows: int) -> None:

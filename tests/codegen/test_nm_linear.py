@@ -96,8 +96,27 @@ def test_detection_leaves_dense_weights_alone_and_bad_options_fail_clearly():
         kernforge.compile(module, prune=True)
     with pytest.raises(KernforgeError, match="unknown sparsity scheme '2/4'"):
         kernforge.compile(module, sparsity="2/4")
-    with pytest.raises(KernforgeError, match="choose one"):
-        kernforge.compile(module, sparsity="2:4", quantize="w4")
+    with pytest.raises(KernforgeError, match="composes with N:M sparsity only"):
+        kernforge.compile(module, sparsity="unstructured:0.9", quantize="w4")
+    with pytest.raises(KernforgeError, match="round-to-nearest schemes only"):
+        kernforge.compile(module, sparsity="2:4", prune=True, quantize="auto:4")
+
+
+@pytest.mark.parametrize("batch, quantize", [(1, "w4g64"), (1, "w8"), (16, "w4g32-sym"), (1, "w2g64")])
+def test_sparse_and_quantized_weights_in_one_kernel(batch, quantize):
+    b = Builder("q")
+    f = b.function()
+    x = f.arg("x", [batch, 256], "f32")
+    w = b.param("w", RNG.standard_normal((256, 40)).astype(np.float32) * 0.05)
+    f.ret(f.op("relu", f.op("matmul", x, w)))
+    cm = kernforge.compile(b.module, sparsity="2:4", prune=True, quantize=quantize)
+    bits = quantize[1]
+    assert f"#nm<2:4, bits={bits}" in cm.ir() and "nm_quant_linear(" in cm.ir()
+    assert len(cm.executor.plan.kernels) == 1
+    xv = RNG.standard_normal((batch, 256)).astype(np.float32)
+    (got,) = cm.run([xv]).values()
+    (want,) = interpret(kernforge.api.prepare(b.module, sparsity="2:4", prune=True, quantize=quantize), [xv]).values()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
 def test_cli_compile_sparsity(tmp_path):

@@ -7,7 +7,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernforge.errors import KernforgeError
-from kernforge.ir.sparse_formats import LANES, index_bits, nm_positions, pack_bsr, pack_csr, pack_nm
+from kernforge.ir.quantization import WeightScheme
+from kernforge.ir.sparse_formats import (
+    LANES,
+    index_bits,
+    nm_positions,
+    pack_bsr,
+    pack_csr,
+    pack_fields,
+    pack_nm,
+    quantize_nm,
+    unpack_fields,
+)
 from kernforge.ir.sparsity import SparsityScheme, prune
 
 NM = [(2, 4), (1, 4), (2, 8), (4, 8), (3, 5), (1, 2)]
@@ -69,3 +80,21 @@ def test_csr_round_trip(rows, cols, zeros, seed):
     p = pack_csr(w)
     np.testing.assert_array_equal(p.dense(), w)
     assert len(p.values) == np.count_nonzero(w) and p.indptr[-1] == len(p.values)
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4, 8])
+def test_fields_round_trip(bits):
+    fields = np.random.default_rng(bits).integers(0, 1 << bits, (13, 37)).astype(np.uint32)
+    np.testing.assert_array_equal(unpack_fields(pack_fields(fields, bits), bits, 13, 37), fields)
+
+
+@pytest.mark.parametrize("bits, group", [(4, 8), (8, 0), (2, 16), (3, 8)])
+def test_quantized_nm_is_within_half_a_step_of_its_values(bits, group):
+    w = prune(random_weight(9, (11, 64)), SparsityScheme("nm", 2, 4))
+    q = quantize_nm(pack_nm(w, 2, 4), WeightScheme(bits, group))
+    got = q.dense()
+    assert (got[w == 0] == 0).all()  # pruned weights are not stored: exactly zero
+    kept, got_kept = w[w != 0].reshape(11, 32), got[w != 0].reshape(11, 32)  # row-major = entry order
+    scales = q.scales.reshape(2, -1, LANES).transpose(0, 2, 1).reshape(16, -1)[:11]  # undo the row blocks
+    steps = np.repeat(scales, group or 32, axis=1)
+    assert (np.abs(got_kept - kept) <= steps / 2 * (1 + 1e-5)).all()
