@@ -18,8 +18,13 @@ _FORMS = ("N:M (e.g. 2:4), bsr:<R>x<C>[:<sparsity>] (e.g. bsr:16x1:0.8) "
           "or unstructured[:<sparsity>] (e.g. unstructured:0.9)")
 
 # Densities (fraction of nonzeros) above which a sparse kernel no longer beats the dense one, from
-# benchmarks/sparsity.py on an AVX2 host: the cost rule keeps such weights dense.
-BREAK_EVEN = {"nm": 0.75, "bsr": 0.5, "csr": 0.3}
+# benchmarks/sparsity.py on an AVX2 host: the cost rule keeps such weights dense. N:M kernels for many
+# input rows (a GEMM) compete with a dense kernel near the FMA peak: there 2:4 measured 0.9-1.0x,
+# 1:4 and 2:8 1.4-1.8x; for few rows (GEMV-like, memory-bound) 2:4 measured 1.8-2x.
+BREAK_EVEN = {"nm": 0.5, "bsr": 0.5, "csr": 0.3}
+NM_MANY_ROWS_BREAK_EVEN = 0.4
+# Input rows (the input's size over the contracted axis) from which N:M kernels take the GEMM form.
+NM_MANY_ROWS = 8
 
 
 @dataclass(frozen=True)
@@ -135,9 +140,17 @@ def stored_density(w: np.ndarray, scheme: SparsityScheme) -> float:
     return density(w)
 
 
-def pays_off(w: np.ndarray, scheme: SparsityScheme) -> bool:
-    """The cost rule: sparse only below the kind's break-even density."""
-    return stored_density(w, scheme) <= BREAK_EVEN[scheme.kind]
+def break_even(scheme: SparsityScheme, rows: int | None) -> float:
+    """The density above which the scheme's kernel is slower than dense, for `rows` input rows
+    (None: unknown, taken as many)."""
+    if scheme.kind == "nm" and (rows is None or rows >= NM_MANY_ROWS):
+        return NM_MANY_ROWS_BREAK_EVEN
+    return BREAK_EVEN[scheme.kind]
+
+
+def pays_off(w: np.ndarray, scheme: SparsityScheme, rows: int | None = 1) -> bool:
+    """The cost rule: sparse only at or below the break-even density."""
+    return stored_density(w, scheme) <= break_even(scheme, rows)
 
 
 def pack(w: np.ndarray, scheme: SparsityScheme) -> NMWeight | BSRWeight | CSRWeight:

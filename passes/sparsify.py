@@ -9,12 +9,13 @@ break-even density; each decision is printed (stderr), and sparse nodes carry th
 
 from __future__ import annotations
 
+import math
 import sys
 from collections import Counter
 from dataclasses import dataclass
 
 from ..ir.graph import Module
-from ..ir.sparsity import SparsityScheme, add_params, fits, pack, pays_off, prune, stored_density
+from ..ir.sparsity import SparsityScheme, add_params, break_even, fits, pack, pays_off, prune, stored_density
 from .linear_weights import LinearWeight, bias, conv1x1_weight, dense_weight
 from .manager import register_pass
 
@@ -55,17 +56,25 @@ def sparsify_targets(module: Module) -> list[LinearWeight]:
             for lw in [dense_weight(node) or conv1x1_weight(node)] if lw is not None]
 
 
+def input_rows(lw: LinearWeight) -> int | None:
+    """How many vectors the weight multiplies: the input's size over all but the contracted axis."""
+    t = lw.node.operands[0].type
+    dims = [d for i, d in enumerate(t.shape) if i != lw.axis % t.rank]
+    return math.prod(dims) if all(isinstance(d, int) for d in dims) else None
+
+
 def _sparsify_one(module: Module, lw: LinearWeight, opt: SparsifyOption) -> tuple[tuple[int, int], str]:
     """Rewrite one layer (or keep it dense); returns its weight shape and the decision."""
     node, param = lw.node, lw.node.operands[1]
     w = prune(lw.weight, opt.scheme) if opt.prune else lw.weight
     if not fits(w, opt.scheme):
         return w.shape, f"dense (no {opt.scheme} pattern)"
-    kept = stored_density(w, opt.scheme)
-    if not pays_off(w, opt.scheme):
+    kept, rows = stored_density(w, opt.scheme), input_rows(lw)
+    if not pays_off(w, opt.scheme, rows):
         if opt.prune:  # the pruned weight stays, in dense storage
             node.operands[1] = module.add_param(f"{param.name}_pruned", lw.stored(w))
-        return w.shape, f"dense (density {kept:.2f} is above the {opt.scheme.kind} break-even)"
+        return w.shape, (f"dense (density {kept:.2f} is above the {opt.scheme.kind} break-even "
+                         f"{break_even(opt.scheme, rows):.2f} at {rows or 'unknown'} input rows)")
     b = bias(node)
     operands = add_params(module, param.name, pack(w, opt.scheme))
     node.operands = [node.operands[0], *operands, *([b] if b is not None else [])]

@@ -15,10 +15,12 @@ import math
 from tvm import te, tirx
 
 from ...ir.sparse_formats import LANES, index_bits
+from ...ir.sparsity import NM_MANY_ROWS
 from .registry import lowering
 
-# Input rows (the product of x's dims other than the axis) from which the column form runs.
-COLUMN_FORM_ROWS = LANES
+# Input rows (the product of x's dims other than the axis) from which the column form runs: the
+# cost rule (ir/sparsity.py) judges N:M by the same split.
+COLUMN_FORM_ROWS = NM_MANY_ROWS
 
 
 def _blocked(t, o, i):

@@ -61,3 +61,10 @@ def test_unstructured_pruning_and_the_cost_rule():
 def test_pruning_without_a_target_is_a_clear_error():
     with pytest.raises(KernforgeError, match="needs a target sparsity"):
         prune(np.ones((4, 4), np.float32), SparsityScheme.parse("bsr:2x2"))
+
+
+def test_nm_break_even_depends_on_the_input_rows():
+    w = RNG.standard_normal((16, 32)).astype(np.float32)
+    two, one = SparsityScheme.parse("2:4"), SparsityScheme.parse("1:4")
+    assert pays_off(prune(w, two), two, rows=1) and not pays_off(prune(w, two), two, rows=128)
+    assert pays_off(prune(w, one), one, rows=128) and not pays_off(prune(w, two), two, rows=None)
