@@ -7,6 +7,7 @@ from . import (  # noqa: F401  (imported for registration)
     bitshift,
     bitwise,
     col2im,
+    compressed_rows,
     conv,
     cumprod,
     det,

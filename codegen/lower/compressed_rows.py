@@ -1,0 +1,96 @@
+"""TE lowering of bsr_linear and csr_linear: hand-written TIR (the row pointers make the loop bounds
+data-dependent), one kernel for both since CSR is BSR with 1 x 1 blocks.
+
+x is read as [lead, K, columns] (a dense layer's rows become the columns through a transpose stage;
+a 1x1 conv's pixels are its columns). Each parallel task takes one block row; per tile of columns,
+an unrolled chunk of the block's rows keeps its accumulators in registers while the loop walks the
+row's blocks: a weight is broadcast, a vector of x's columns loaded, and each is used several times.
+"""
+
+from __future__ import annotations
+
+import math
+
+from tvm import te, tirx
+from tvm.script.ir_builder import IRBuilder
+from tvm.script.ir_builder import tirx as T
+
+from .registry import lowering
+
+VECTOR_REGISTERS = 12  # accumulator vectors per chunk of rows: AVX2 has 16, the rest hold x and weights
+
+
+def tile_width(columns: int) -> int:
+    """Columns per tile: up to 4 vectors of 8, the widest that divides the columns."""
+    return next(w for w in (32, 16, 8, 4, 2, 1) if columns % w == 0)
+
+
+def _walk(ins, out, shape, k_: int, block):
+    """The TIR body: y[l, o, p] = sum over the block row's blocks of W[o, k] * x[l, k, p] (+ bias[o]),
+    x and y read and written as [lead, K or outputs, columns] through views of their data."""
+    values, indices, indptr, x, *bias = ins
+    lead, outputs, columns = shape
+    r, c = block
+    block_rows = int(indptr.shape[0]) - 1
+    width = tile_width(columns)
+    chunk = max(1, min(r, VECTOR_REGISTERS // max(1, width // 8)))
+    with IRBuilder() as ib:
+        val, idx, ptr = T.buffer_proxy(values), T.buffer_proxy(indices), T.buffer_proxy(indptr)
+        weight = (lambda j, i, k: val[j]) if len(values.shape) == 1 else (lambda j, i, k: val[j, i, k])
+        offset = (lambda o: T.buffer_proxy(bias[0])[o]) if bias else (lambda o: tirx.const(0, "float32"))
+        with T.parallel(0, lead * block_rows) as task:
+            # views (DeclBuffer) of x and y; declared inside the loop, since a declaration needs a frame
+            xs = T.buffer_proxy(T.decl_buffer([lead, k_, columns], "float32", data=x.data))
+            ys = T.buffer_proxy(T.decl_buffer([lead, outputs, columns], "float32", data=out.data))
+            l_, br = task // block_rows, task % block_rows
+            with T.serial(0, columns // width) as tile:
+                for first in range(0, r, chunk):
+                    rows = min(chunk, r - first)
+                    acc = T.buffer_proxy(T.alloc_local([rows, width], "float32"))
+                    with T.unroll(0, rows) as i:
+                        with T.vectorized(0, width) as t:
+                            acc[i, t] = tirx.const(0, "float32")
+                    with T.serial(ptr[br], ptr[br + 1]) as j:
+                        with T.serial(0, c) as k:
+                            col = idx[j] * c + k
+                            with T.unroll(0, rows) as i:
+                                with T.vectorized(0, width) as t:
+                                    acc[i, t] = acc[i, t] + weight(j, first + i, k) * xs[l_, col, tile * width + t]
+                    with T.unroll(0, rows) as i:
+                        o = br * r + first + i
+                        with T.If(o < outputs):
+                            with T.Then():
+                                with T.vectorized(0, width) as t:
+                                    ys[l_, o, tile * width + t] = acc[i, t] + offset(o)
+    return ib.get()
+
+
+def _flat(idx, dims):
+    return sum(v * math.prod(dims[d + 1:]) for d, v in enumerate(idx)) if dims else 0
+
+
+def _unflat(r, dims) -> list:
+    idx = []
+    for d in reversed(dims):
+        idx.append(tirx.floormod(r, d))
+        r = tirx.floordiv(r, d)
+    return list(reversed(idx))
+
+
+@lowering("bsr_linear", "csr_linear", rule="opaque")
+def _compressed_rows(ins, attrs, out_types):
+    x, values, indices, indptr, *bias = ins
+    dims = [int(d) for d in x.shape]
+    a = attrs["axis"] % len(dims)
+    k, lead, trail, outputs = dims[a], dims[:a], dims[a + 1:], attrs["outputs"]
+    block = tuple(int(d) for d in values.shape[1:]) or (1, 1)
+    if trail:  # x is [lead.., K, trail..] and y [lead.., outputs, trail..]: walked in place
+        shape = (math.prod(lead), outputs, math.prod(trail))
+        return te.extern([(*lead, outputs, *trail)], [values, indices, indptr, x, *bias],
+                         lambda i, o: _walk(i, o[0], shape, k, block), dtype=["float32"], name="compressed_rows")
+    # a dense layer: its rows become the columns, in and out
+    x3 = te.compute((1, k, math.prod(lead)), lambda l_, kk, p: x[(*_unflat(p, lead), kk)], name="x_columns")
+    shape = (1, outputs, math.prod(lead))
+    y3 = te.extern([shape], [values, indices, indptr, x3, *bias], lambda i, o: _walk(i, o[0], shape, k, block),
+                   dtype=["float32"], name="compressed_rows")
+    return te.compute((*lead, outputs), lambda *i: y3[0, i[-1], _flat(i[:-1], lead)], name="sparse_out")
