@@ -65,6 +65,40 @@ def _walk(ins, out, shape, k_: int, block):
     return ib.get()
 
 
+def _walk_outputs(ins, out, rows: int, k_: int, outputs: int, r: int):
+    """The TIR body for R x 1 blocks in a dense layer: lanes along a block's R outputs, so y [rows,
+    outputs] is written in place; per task a block row and a tile of input rows, whose x values are
+    broadcast against the block's R weights."""
+    values, indices, indptr, x, *bias = ins
+    block_rows = int(indptr.shape[0]) - 1
+    tile = next(t for t in range(max(1, VECTOR_REGISTERS // (r // 8)), 0, -1) if rows % t == 0)
+    with IRBuilder() as ib:
+        val, idx, ptr = T.buffer_proxy(values), T.buffer_proxy(indices), T.buffer_proxy(indptr)
+        offset = (lambda o: T.buffer_proxy(bias[0])[o]) if bias else (lambda o: tirx.const(0, "float32"))
+        with T.parallel(0, block_rows * (rows // tile)) as task:
+            xs = T.buffer_proxy(T.decl_buffer([rows, k_], "float32", data=x.data))
+            ys = T.buffer_proxy(T.decl_buffer([rows, outputs], "float32", data=out.data))
+            br, first = task // (rows // tile), task % (rows // tile) * tile
+            acc = T.buffer_proxy(T.alloc_local([tile, r], "float32"))
+            with T.unroll(0, tile) as q:
+                with T.vectorized(0, r) as i:
+                    acc[q, i] = tirx.const(0, "float32")
+            with T.serial(ptr[br], ptr[br + 1]) as j:
+                with T.unroll(0, tile) as q:
+                    xv = xs[first + q, idx[j]]
+                    with T.vectorized(0, r) as i:
+                        acc[q, i] = acc[q, i] + val[j, i, 0] * xv
+            with T.unroll(0, tile) as q:
+                with T.If(br * r + r <= outputs):
+                    with T.Then():
+                        with T.vectorized(0, r) as i:
+                            ys[first + q, br * r + i] = acc[q, i] + offset(br * r + i)
+                    with T.Else():  # the last block row, cut by the weight's edge
+                        with T.serial(0, outputs - br * r) as i:
+                            ys[first + q, br * r + i] = acc[q, i] + offset(br * r + i)
+    return ib.get()
+
+
 def _flat(idx, dims):
     return sum(v * math.prod(dims[d + 1:]) for d, v in enumerate(idx)) if dims else 0
 
@@ -88,6 +122,11 @@ def _compressed_rows(ins, attrs, out_types):
         shape = (math.prod(lead), outputs, math.prod(trail))
         return te.extern([(*lead, outputs, *trail)], [values, indices, indptr, x, *bias],
                          lambda i, o: _walk(i, o[0], shape, k, block), dtype=["float32"], name="compressed_rows")
+    rows = math.prod(lead)
+    if block[1] == 1 and block[0] % 8 == 0:  # R x 1 blocks: vectors along the outputs, y in place
+        return te.extern([(*lead, outputs)], [values, indices, indptr, x, *bias],
+                         lambda i, o: _walk_outputs(i, o[0], rows, k, outputs, block[0]), dtype=["float32"],
+                         name="compressed_rows")
     # a dense layer: its rows become the columns, in and out
     x3 = te.compute((1, k, math.prod(lead)), lambda l_, kk, p: x[(*_unflat(p, lead), kk)], name="x_columns")
     shape = (1, outputs, math.prod(lead))
