@@ -15,6 +15,7 @@ from tvm import te, tirx
 from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as T
 
+from .nm_linear import flat_index, unflat_index
 from .registry import lowering
 
 VECTOR_REGISTERS = 12  # accumulator vectors per chunk of rows: AVX2 has 16, the rest hold x and weights
@@ -99,18 +100,6 @@ def _walk_outputs(ins, out, rows: int, k_: int, outputs: int, r: int):
     return ib.get()
 
 
-def _flat(idx, dims):
-    return sum(v * math.prod(dims[d + 1:]) for d, v in enumerate(idx)) if dims else 0
-
-
-def _unflat(r, dims) -> list:
-    idx = []
-    for d in reversed(dims):
-        idx.append(tirx.floormod(r, d))
-        r = tirx.floordiv(r, d)
-    return list(reversed(idx))
-
-
 @lowering("bsr_linear", "csr_linear", rule="opaque")
 def _compressed_rows(ins, attrs, out_types):
     x, values, indices, indptr, *bias = ins
@@ -128,8 +117,8 @@ def _compressed_rows(ins, attrs, out_types):
                          lambda i, o: _walk_outputs(i, o[0], rows, k, outputs, block[0]), dtype=["float32"],
                          name="compressed_rows")
     # a dense layer: its rows become the columns, in and out
-    x3 = te.compute((1, k, math.prod(lead)), lambda l_, kk, p: x[(*_unflat(p, lead), kk)], name="x_columns")
+    x3 = te.compute((1, k, math.prod(lead)), lambda l_, kk, p: x[(*unflat_index(p, lead), kk)], name="x_columns")
     shape = (1, outputs, math.prod(lead))
     y3 = te.extern([shape], [values, indices, indptr, x3, *bias], lambda i, o: _walk(i, o[0], shape, k, block),
                    dtype=["float32"], name="compressed_rows")
-    return te.compute((*lead, outputs), lambda *i: y3[0, i[-1], _flat(i[:-1], lead)], name="sparse_out")
+    return te.compute((*lead, outputs), lambda *i: y3[0, i[-1], flat_index(i[:-1], lead)], name="sparse_out")

@@ -97,11 +97,13 @@ def _row_form(x, value, bit, a: int, attrs, k: int):
     return te.compute((*outer[:a], outputs, *outer[a:]), lambda *i: rows((*i[:a], *i[a + 1:]), i[a]), name="nm_rows")
 
 
-def _flat(idx, dims) -> object:
+def flat_index(idx, dims) -> object:
+    """The row-major flat index of idx in dims."""
     return sum(v * math.prod(dims[d + 1:]) for d, v in enumerate(idx)) if dims else 0
 
 
-def _unflat(r, dims) -> list:
+def unflat_index(r, dims) -> list:
+    """The index in dims of row-major flat index r."""
     idx = []
     for d in reversed(dims):
         idx.append(tirx.floormod(r, d))
@@ -153,15 +155,15 @@ def _nm(x, value, index_words, bias, attrs):
     k, lead, trail = dims[a], dims[:a], dims[a + 1:]
     if math.prod(lead + trail) < COLUMN_FORM_ROWS:
         y = _row_form(x, value, position_bit(index_words, attrs["m"]), a, attrs, k)
-    elif math.prod(trail) >= COLUMN_FORM_ROWS or not lead:
-        read = lambda l_, kk, p: x[(*_unflat(l_, lead), kk, *_unflat(p, trail))]
+    elif trail:
+        read = lambda l_, kk, p: x[(*unflat_index(l_, lead), kk, *unflat_index(p, trail))]
         yc = _column_form(read, math.prod(lead), math.prod(trail), value, position, attrs, k)
         y = te.compute((*lead, attrs["outputs"], *trail),
-                       lambda *i: yc[_flat(i[:a], lead), i[a], _flat(i[a + 1:], trail)], name="nm_out")
+                       lambda *i: yc[flat_index(i[:a], lead), i[a], flat_index(i[a + 1:], trail)], name="nm_out")
     else:  # a dense layer over many rows: the rows become the columns, [outputs, rows] transposed out
-        read = lambda l_, kk, p: x[(*_unflat(p, lead), kk)]
+        read = lambda l_, kk, p: x[(*unflat_index(p, lead), kk)]
         yc = _column_form(read, 1, math.prod(lead), value, position, attrs, k)
-        y = te.compute((*lead, attrs["outputs"]), lambda *i: yc[0, i[-1], _flat(i[:-1], lead)], name="nm_out")
+        y = te.compute((*lead, attrs["outputs"]), lambda *i: yc[0, i[-1], flat_index(i[:-1], lead)], name="nm_out")
     if not bias:
         return y
     return te.compute([int(d) for d in y.shape], lambda *i: y(*i) + bias[0][i[a]], name="nm_bias")
