@@ -92,7 +92,8 @@ def _row_form(x, value, bit, a: int, attrs, k: int):
         pick = _pick(lambda kk: xat(i[:-3], kk), g, lambda b: bit(o, f, b), m, k)
         return te.sum(value(o, f) * pick, axis=g)
 
-    part = te.compute((*outer, -(-outputs // LANES), n, LANES), dot, name="nm_part")
+    part = te.compute((*outer, -(-outputs // LANES), n, LANES), dot, name="nm_part",
+                      attrs={"nm_quantized": int(attrs.get("bits") is not None)})
     rows = lambda i, o: sum(part[(*i, tirx.floordiv(o, LANES), j, tirx.floormod(o, LANES))] for j in range(n))
     return te.compute((*outer[:a], outputs, *outer[a:]), lambda *i: rows((*i[:a], *i[a + 1:]), i[a]), name="nm_rows")
 

@@ -10,13 +10,15 @@ from . import schedule_rule
 from .analysis import blocks, extent, inline_all, is_reduction
 from .cpu import _fuse, _parallel, _try, _work, vectorize_spatial
 
-ROW_BLOCKS = 2  # row form: blocks of 8 output rows per tile (independent FMA chains)
+# row form: blocks of 8 output rows per tile (independent FMA chains); fewer when codes are decoded too,
+# whose temporaries would otherwise spill (measured on the 4096 GEMV)
+ROW_BLOCKS = {False: 4, True: 2}
 COLUMN_ROWS = 3  # column form: output rows per tile (3 x 4 accumulators, measured best)
 PANEL_BYTES = 16 * 1024  # column form: the slice of x one chunk of groups reads, kept in L1
 
 
 def _group_inputs(sch, block) -> int:
-    """m: the inputs per group, from the block's name annotation set by the lowering."""
+    """m, the inputs per group: an annotation the lowering puts on the block."""
     return int(sch.get(block).annotations.get("nm_m", 4))
 
 
@@ -24,29 +26,30 @@ def _divisor(n: int | None, choices) -> int:
     return next((c for c in choices if n and n % c == 0), 1)
 
 
-def _in_registers(sch, block, outer, reduction, tile, vector, target) -> None:
-    """Loops: outer (parallel) > reduction > tile (unrolled) > vector; accumulators in a local tile."""
-    sch.reorder(*outer, *reduction, *tile, vector)
-    task = _fuse(sch, outer)
-    _parallel(sch, task, _work(sch, [task, *tile, vector]), target)
-    writeback = sch.cache_write(block, 0, "local")
-    sch.reverse_compute_at(writeback, task)
-    for lp in tile:
-        sch.unroll(lp)
-    if extent(sch, vector) == target.vector_lanes_f32:
-        sch.vectorize(vector)
-    init = sch.decompose_reduction(block, reduction[0])
-    _try(lambda: sch.vectorize(sch.get_loops(init)[-1]) if extent(sch, sch.get_loops(init)[-1]) == 8 else None)
-    _try(lambda: sch.vectorize(sch.get_loops(writeback)[-1]) if extent(sch, sch.get_loops(writeback)[-1]) == 8
-         else None)
+def _vectorize_last(sch, block, width: int) -> None:
+    """Vectorize the block's innermost loop when it is one vector wide."""
+    loop = sch.get_loops(block)[-1]
+    if extent(sch, loop) == width:
+        sch.vectorize(loop)
 
 
 def _row_form(sch, block, target) -> None:
-    """nm_part [rows.., row blocks, n, 8 lanes] reduced over groups."""
-    loops = sch.get_loops(block)
-    *outer, ob, j, lane, g = loops
-    obo, obi = sch.split(ob, [None, _divisor(extent(sch, ob), (ROW_BLOCKS, 2))])
-    _in_registers(sch, block, [*outer, obo], [g], [obi, j], lane, target)
+    """nm_part [rows.., row blocks, n, 8 lanes] reduced over groups: per task a tile of row blocks,
+    their accumulators in a local (register) tile written back once."""
+    *outer, ob, j, lane, g = sch.get_loops(block)
+    blocks_per_tile = ROW_BLOCKS[bool(sch.get(block).annotations.get("nm_quantized", 0))]
+    obo, obi = sch.split(ob, [None, _divisor(extent(sch, ob), (blocks_per_tile, 2))])
+    sch.reorder(*outer, obo, g, obi, j, lane)
+    task = _fuse(sch, [*outer, obo])
+    _parallel(sch, task, _work(sch, [task, obi, j, lane]), target)
+    writeback = sch.cache_write(block, 0, "local")
+    sch.reverse_compute_at(writeback, task)
+    sch.unroll(obi)
+    sch.unroll(j)
+    _vectorize_last(sch, block, target.vector_lanes_f32)  # before the init is split off: s_tir refuses after
+    init = sch.decompose_reduction(block, g)
+    for b in (init, writeback):
+        _vectorize_last(sch, b, target.vector_lanes_f32)
 
 
 def _column_form(sch, block, target) -> None:
@@ -66,7 +69,7 @@ def _column_form(sch, block, target) -> None:
         sch.unroll(lp)
     sch.vectorize(lane)
     init = sch.decompose_reduction(block, go)
-    _try(lambda: sch.vectorize(sch.get_loops(init)[-1]))
+    _vectorize_last(sch, init, width)
 
 
 @schedule_rule("llvm", "nm_linear")
