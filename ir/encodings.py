@@ -1,7 +1,7 @@
 """Typed, validated tensor storage encodings: how quantized and sparse weights travel in types.
 
 Text forms: #quant<bits=4, group=128, axis=1, scale=f16, zero=u4>, #spqr<bits=3, group=16,
-outliers=csr>, #nm<2:4>, #bsr<16x16>, #csr.
+outliers=csr>, #bcq<planes=3, group=128>, #nm<2:4>, #nm<2:4, bits=4, group=64>, #bsr<16x16>, #csr.
 """
 
 from __future__ import annotations
@@ -100,6 +100,22 @@ class SpQREncoding(Encoding):
             _fail("spqr", f"group={self.group} must be > 0")
         if self.outliers not in ("csr", "coo"):
             _fail("spqr", f"outliers={self.outliers} must be csr or coo")
+
+
+@_register
+@dataclass(frozen=True)
+class BCQEncoding(Encoding):
+    """Binary-coding quantization: each weight a sum of `planes` scaled +-1 bits, one scale per plane and
+    group of `group` inputs (ir/bcq.py); the tensor holds the packed planes."""
+
+    mnemonic: ClassVar[str] = "bcq"
+    planes: int
+    group: int = 0
+
+    def __post_init__(self):
+        if not 1 <= self.planes <= 4:
+            _fail("bcq", f"planes={self.planes} is not in 1..4")
+        _check_group("bcq", self.group)
 
 
 @_register

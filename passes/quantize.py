@@ -12,6 +12,8 @@ import sys
 import numpy as np
 
 from ..errors import KernforgeError
+from ..ir.bcq import BCQScheme, fit_bcq
+from ..ir.bcq import add_params as add_bcq_params
 from ..ir.bit_allocation import Budget, allocate, format_table
 from ..ir.gptq import quantize_gptq
 from ..ir.graph import Module, Node
@@ -24,13 +26,17 @@ from .manager import register_pass
 
 @register_pass("quantize", option="w4g128")
 def quantize(module: Module, option: str) -> Module:
-    """Weight-only quantization (option: w<bits>[g<group>][-sym], e.g. w4g128, or auto:<average bits>
-    for a per-layer mixed precision). GPTQ schemes need calibration data: see quantize_module."""
+    """Weight-only quantization (option: w<bits>[g<group>][-sym], e.g. w4g128; auto:<average bits> for a
+    per-layer mixed precision; wbcq<planes>[g<group>] for binary coding). GPTQ schemes need calibration
+    data: see quantize_module."""
     return quantize_module(module, option)
 
 
 def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray] | None = None) -> Module:
     """The quantize pass; hessians (id(node) -> X^T X of its inputs, see quantize_targets) feed GPTQ."""
+    bcq = BCQScheme.parse(option)
+    if bcq is not None:
+        return _binary_coded(module, bcq)
     budget = Budget.parse(option)
     targets = quantize_targets(module, option_group(option))
     sparse = [n for f in module.functions.values() for n in f.nodes if n.op == "nm_linear"]
@@ -65,8 +71,24 @@ def _quantize_nm(module: Module, node: Node, scheme: WeightScheme) -> None:
     node.op, node.attrs = "nm_quant_linear", {**a, "bits": scheme.bits, "group": group}
 
 
+def _binary_coded(module: Module, scheme: BCQScheme) -> Module:
+    """wbcq<k>[g<group>]: each dense weight a sum of k scaled binary planes, node -> bcq_dense."""
+    if any(n.op == "nm_linear" for f in module.functions.values() for n in f.nodes):
+        raise KernforgeError(f"quantize={scheme}: N:M sparse weights take round-to-nearest schemes only (e.g. w4g64)")
+    for node, weight in quantize_targets(module, scheme.group):
+        x, b = node.operands[0], bias(node)
+        q = fit_bcq(weight, scheme)
+        node.operands = [x, *add_bcq_params(module, node.operands[1].name, q, scheme.group),
+                         *([b] if b is not None else [])]
+        node.op, node.attrs = "bcq_dense", {"planes": scheme.planes, "group": scheme.group}
+    return module
+
+
 def option_group(option: str) -> int:
     """The group size a quantize option asks for (validating the option)."""
+    bcq = BCQScheme.parse(option)
+    if bcq is not None:
+        return bcq.group
     budget = Budget.parse(option)
     return budget.group if budget else WeightScheme.parse(option).group
 

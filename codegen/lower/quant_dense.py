@@ -32,24 +32,46 @@ def lane_count(group: int) -> int:
 @lowering("quant_dense", rule="quant_dense")
 def _quant_dense(ins, attrs, out_types):
     x, w, scales, offsets, *bias = ins
-    lead, k, n = [int(d) for d in x.shape[:-1]], int(x.shape[-1]), int(w.shape[0])
-    group = attrs["group"] or k
-    ngroups, code, lanes = k // group, unpacked_code(w, attrs["bits"]), lane_count(group)
+    code = unpacked_code(w, attrs["bits"])
+    return grouped_dot(x, int(w.shape[0]), attrs["group"], 1, lambda n, gv, k: code(n, k),
+                       lambda n, gv: scales[n, gv], lambda n, g: offsets[n, g], bias)
+
+
+@lowering("bcq_dense", rule="quant_dense")
+def _bcq_dense(ins, attrs, out_types):
+    """sum_i alpha_i * sum_k (2 bit_i(k) - 1) x[k] = sum_i (2 alpha_i) sum_k bit_i(k) x[k] - (sum_i alpha_i) sum_k x[k]:
+    each (group, plane) is a virtual group of 1-bit codes, the offset the group's negated scale sum."""
+    x, signs, alphas, *bias = ins
+    planes, n = attrs["planes"], int(signs.shape[1])
+    flat = te.compute((planes * n, int(signs.shape[2])), lambda r, w: signs[r // n, r % n, w], name="bcq_rows")
+    code = unpacked_code(flat, 1)
+    return grouped_dot(x, n, attrs["group"], planes, lambda n_, gv, k: code(tirx.floormod(gv, planes) * n + n_, k),
+                       lambda n_, gv: 2 * alphas[n_, tirx.floordiv(gv, planes), tirx.floormod(gv, planes)],
+                       lambda n_, g: -sum(alphas[n_, g, i] for i in range(planes)), bias)
+
+
+def grouped_dot(x, n: int, group: int, planes: int, code, scale, offset, bias):
+    """y[.., n] = sum over virtual groups gv (planes per group of inputs) of scale(n, gv) * sum_k x[k] *
+    code(n, gv, k), plus sum over groups g of offset(n, g) * sum_k x[k], plus bias: the blocks the
+    quant_dense schedule tiles."""
+    lead, k = [int(d) for d in x.shape[:-1]], int(x.shape[-1])
+    group = group or k
+    ngroups, lanes = k // group, lane_count(group)
     xk = lambda i, k_: x[(*i, k_)]
+    at = lambda gv, a_, lane: tirx.floordiv(gv, planes) * group + a_ * lanes + lane
     a = te.reduce_axis((0, group // lanes), name="a")
-    # part[.., n, g, j]: lane j's share of group g's dot product
-    part = te.compute((*lead, n, ngroups, lanes), lambda *i: te.sum(
-        xk(i[:-3], i[-2] * group + a * lanes + i[-1]) * code(i[-3], i[-2] * group + a * lanes + i[-1]), axis=a),
-        name="group_dot")
-    g = te.reduce_axis((0, ngroups), name="g")
-    scaled = te.compute((*lead, n, lanes), lambda *i: te.sum(part[(*i[:-1], g, i[-1])] * scales[i[-2], g], axis=g),
+    # part[.., n, gv, j]: lane j's share of virtual group gv's dot product
+    part = te.compute((*lead, n, ngroups * planes, lanes), lambda *i: te.sum(
+        xk(i[:-3], at(i[-2], a, i[-1])) * code(i[-3], i[-2], at(i[-2], a, i[-1])), axis=a), name="group_dot")
+    g = te.reduce_axis((0, ngroups * planes), name="g")
+    scaled = te.compute((*lead, n, lanes), lambda *i: te.sum(part[(*i[:-1], g, i[-1])] * scale(i[-2], g), axis=g),
                         name="scaled_lanes")
     ks = te.reduce_axis((0, group), name="ks")
     xsum = te.compute((*lead, ngroups), lambda *i: te.sum(xk(i[:-1], i[-1] * group + ks), axis=ks), name="group_sum")
     go = te.reduce_axis((0, ngroups), name="go")
-    offset = te.compute((*lead, n), lambda *i: te.sum(xsum[(*i[:-1], go)] * offsets[i[-1], go], axis=go),
-                        name="offset_sum")
+    offsets = te.compute((*lead, n), lambda *i: te.sum(xsum[(*i[:-1], go)] * offset(i[-1], go), axis=go),
+                         name="offset_sum")
     j = te.reduce_axis((0, lanes), name="j")
     lanes_sum = te.compute((*lead, n), lambda *i: te.sum(scaled[(*i, j)], axis=j), name="lane_sum")
-    extra = (lambda i: offset(*i) + bias[0][i[-1]]) if bias else (lambda i: offset(*i))
+    extra = (lambda i: offsets(*i) + bias[0][i[-1]]) if bias else (lambda i: offsets(*i))
     return te.compute((*lead, n), lambda *i: lanes_sum(*i) + extra(i), name="quant_dense")

@@ -3,6 +3,7 @@
 from . import (  # noqa: F401  (imported for registration)
     activation,
     attention,
+    bcq_dense,
     bitcast,
     bitshift,
     bitwise,

@@ -52,6 +52,18 @@ def test_quantization_error_shrinks_with_bits_and_kernels_fuse():
     assert errs["w8"] < 0.01 < errs["w4g32"] < 0.2 and errs["w4g32"] < errs["w2g32"], errs
 
 
+@pytest.mark.parametrize("scheme, layers", [("wbcq3", 1), ("wbcq2g32", 2)])  # wbcq3's groups of 128: 96 inputs stay float
+def test_binary_coded_model_matches_the_interpreter_on_its_ir(scheme, layers):
+    module = mlp()
+    cm = kernforge.compile(module, quantize=scheme)
+    assert cm.ir().count("bcq_dense(") == layers and "#bcq<planes=" in cm.ir()
+    assert len(cm.executor.plan.kernels) == 2  # epilogues fused
+    x = RNG.standard_normal((2, 256)).astype(np.float32)
+    (got,) = cm.run([x]).values()
+    (want,) = interpret(kernforge.api.prepare(module, quantize=scheme), [x]).values()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)  # float32 sums, reordered by groups and planes
+
+
 def test_bad_scheme_is_a_clear_error():
     with pytest.raises(KernforgeError, match="unknown quantization scheme 'int4'"):
         kernforge.compile(mlp(), quantize="int4")
