@@ -20,23 +20,26 @@ from ..ir.graph import Module, Node
 from ..ir.quantization import WeightScheme, add_params, quantize_rtn
 from ..ir.sparse_formats import NMWeight, nm_entries, quantize_nm
 from ..ir.sparsity import add_params as add_nm_params
+from ..ir.spqr import SpQRScheme, fit_spqr
+from ..ir.spqr import add_params as add_spqr_params
 from .linear_weights import bias, dense_weight
 from .manager import register_pass
 
 
 @register_pass("quantize", option="w4g128")
 def quantize(module: Module, option: str) -> Module:
-    """Weight-only quantization (option: w<bits>[g<group>][-sym], e.g. w4g128; auto:<average bits> for a
-    per-layer mixed precision; wbcq<planes>[g<group>] for binary coding). GPTQ schemes need calibration
-    data: see quantize_module."""
+    """Weight-only quantization: w<bits>[g<group>][-sym][-gptq], auto:<avg bits>, wbcq<planes>, w3-spqr.
+
+    e.g. w4g128; auto: picks widths per layer; wbcq: binary coding; spqr: small groups plus outliers apart.
+    GPTQ schemes need calibration data: see quantize_module."""
     return quantize_module(module, option)
 
 
 def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray] | None = None) -> Module:
     """The quantize pass; hessians (id(node) -> X^T X of its inputs, see quantize_targets) feed GPTQ."""
-    bcq = BCQScheme.parse(option)
-    if bcq is not None:
-        return _binary_coded(module, bcq)
+    bcq, spqr = BCQScheme.parse(option), SpQRScheme.parse(option)
+    if bcq is not None or spqr is not None:
+        return _other_codes(module, bcq or spqr)
     budget = Budget.parse(option)
     targets = quantize_targets(module, option_group(option))
     sparse = [n for f in module.functions.values() for n in f.nodes if n.op == "nm_linear"]
@@ -71,24 +74,30 @@ def _quantize_nm(module: Module, node: Node, scheme: WeightScheme) -> None:
     node.op, node.attrs = "nm_quant_linear", {**a, "bits": scheme.bits, "group": group}
 
 
-def _binary_coded(module: Module, scheme: BCQScheme) -> Module:
-    """wbcq<k>[g<group>]: each dense weight a sum of k scaled binary planes, node -> bcq_dense."""
+def _other_codes(module: Module, scheme: BCQScheme | SpQRScheme) -> Module:
+    """wbcq<k>[g<group>] (a sum of k scaled binary planes, bcq_dense) or w<bits>[g<group>]-spqr (small
+    groups, quantized scales, outliers apart: spqr_dense) for each dense weight."""
     if any(n.op == "nm_linear" for f in module.functions.values() for n in f.nodes):
         raise KernforgeError(f"quantize={scheme}: N:M sparse weights take round-to-nearest schemes only (e.g. w4g64)")
     for node, weight in quantize_targets(module, scheme.group):
-        x, b = node.operands[0], bias(node)
-        q = fit_bcq(weight, scheme)
-        node.operands = [x, *add_bcq_params(module, node.operands[1].name, q, scheme.group),
-                         *([b] if b is not None else [])]
-        node.op, node.attrs = "bcq_dense", {"planes": scheme.planes, "group": scheme.group}
+        x, b, name = node.operands[0], bias(node), node.operands[1].name
+        if isinstance(scheme, BCQScheme):
+            params = add_bcq_params(module, name, fit_bcq(weight, scheme), scheme.group)
+            node.op, node.attrs = "bcq_dense", {"planes": scheme.planes, "group": scheme.group}
+        else:
+            q = fit_spqr(weight, scheme)
+            params = add_spqr_params(module, name, q)
+            node.op = "spqr_dense"
+            node.attrs = {"bits": scheme.bits, "group": scheme.group, "row_outliers": int(np.diff(q.ptr).max())}
+        node.operands = [x, *params, *([b] if b is not None else [])]
     return module
 
 
 def option_group(option: str) -> int:
     """The group size a quantize option asks for (validating the option)."""
-    bcq = BCQScheme.parse(option)
-    if bcq is not None:
-        return bcq.group
+    other = BCQScheme.parse(option) or SpQRScheme.parse(option)
+    if other is not None:
+        return other.group
     budget = Budget.parse(option)
     return budget.group if budget else WeightScheme.parse(option).group
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from tvm import te, tirx
 
 from ...ir.quantization import LANES
+from ...ir.spqr import STAT_BITS, SUPERGROUP
 from .registry import lowering
 
 
@@ -50,10 +51,10 @@ def _bcq_dense(ins, attrs, out_types):
                        lambda n_, g: -sum(alphas[n_, g, i] for i in range(planes)), bias)
 
 
-def grouped_dot(x, n: int, group: int, planes: int, code, scale, offset, bias):
+def grouped_dot(x, n: int, group: int, planes: int, code, scale, offset, bias, correction=None):
     """y[.., n] = sum over virtual groups gv (planes per group of inputs) of scale(n, gv) * sum_k x[k] *
-    code(n, gv, k), plus sum over groups g of offset(n, g) * sum_k x[k], plus bias: the blocks the
-    quant_dense schedule tiles."""
+    code(n, gv, k), plus sum over groups g of offset(n, g) * sum_k x[k], plus bias (and a correction
+    tensor [.., n]): the blocks the quant_dense schedule tiles."""
     lead, k = [int(d) for d in x.shape[:-1]], int(x.shape[-1])
     group = group or k
     ngroups, lanes = k // group, lane_count(group)
@@ -73,5 +74,37 @@ def grouped_dot(x, n: int, group: int, planes: int, code, scale, offset, bias):
                          name="offset_sum")
     j = te.reduce_axis((0, lanes), name="j")
     lanes_sum = te.compute((*lead, n), lambda *i: te.sum(scaled[(*i, j)], axis=j), name="lane_sum")
-    extra = (lambda i: offsets(*i) + bias[0][i[-1]]) if bias else (lambda i: offsets(*i))
+    terms = [offsets, *([] if correction is None else [correction])]
+    extra = lambda i: sum(t(*i) for t in terms) + (bias[0][i[-1]] if bias else 0)
     return te.compute((*lead, n), lambda *i: lanes_sum(*i) + extra(i), name="quant_dense")
+
+
+@lowering("spqr_dense", rule="quant_dense")
+def _spqr_dense(ins, attrs, out_types):
+    """The codes as quant_dense's, with each group's scale and offset decoded from their 3-bit codes; the
+    outlier corrections added by one more block over each row's CSR entries."""
+    x, words, stat_codes, grid, values, cols, ptr, *bias = ins
+    n = int(words.shape[0])
+    code = unpacked_code(words, attrs["bits"])
+    flat = te.compute((2 * n, int(stat_codes.shape[2])), lambda r, w: stat_codes[r // n, r % n, w],
+                      name="spqr_stat_rows")
+    stat = unpacked_code(flat, STAT_BITS)
+    decoded = lambda t, n_, g: (stat(t * n + n_, g) * grid[t, n_, tirx.floordiv(g, SUPERGROUP), 0]
+                                + grid[t, n_, tirx.floordiv(g, SUPERGROUP), 1])
+    return grouped_dot(x, n, attrs["group"], 1, lambda n_, gv, k: code(n_, k), lambda n_, gv: decoded(0, n_, gv),
+                       lambda n_, g: decoded(1, n_, g), bias, _outliers(x, values, cols, ptr, n, attrs["row_outliers"]))
+
+
+def _outliers(x, values, cols, ptr, n: int, most: int):
+    """sum over row n's CSR entries of value * x[col], as a reduction over at most `most` entries."""
+    nnz = int(values.shape[0])
+    if most == 0 or nnz == 0:
+        return None
+    j = te.reduce_axis((0, most), name="e")
+
+    def row(i, n_):
+        p = tirx.min(ptr[n_] + j, nnz - 1)
+        inside = j < ptr[n_ + 1] - ptr[n_]
+        return te.sum(tirx.if_then_else(inside, values[p] * x[(*i, cols[p])], tirx.const(0, x.dtype)), axis=j)
+
+    return te.compute((*[int(d) for d in x.shape[:-1]], n), lambda *i: row(i[:-1], i[-1]), name="spqr_outliers")

@@ -35,8 +35,10 @@ def schedule_quant_dense(sch, target) -> None:
     inline_all(sch)
     part, scaled, lane_sum = map(sch.get_sblock, ("group_dot", "scaled_lanes", "lane_sum"))
     work = _work(sch, sch.get_loops(part))
-    for name in ("group_sum", "offset_sum"):
-        schedule_reduction_block(sch, sch.get_sblock(name), target)
+    names = {sch.get(b).name_hint for b in blocks(sch)}
+    for name in ("group_sum", "offset_sum", "spqr_outliers"):
+        if name in names:
+            schedule_reduction_block(sch, sch.get_sblock(name), target)
     outputs = extent(sch, sch.get_loops(lane_sum)[-2])
     rows = sch.fuse(*sch.get_loops(lane_sum)[:-1])  # batch and output rows
     lanes, groups = extent(sch, sch.get_loops(scaled)[-2]), extent(sch, sch.get_loops(scaled)[-1])

@@ -27,6 +27,7 @@ from . import (  # noqa: F401  (imported for registration)
     reduction,
     reverse_sequence,
     sparse_linear,
+    spqr_dense,
     transform,
     trig,
     unpool,

@@ -64,6 +64,17 @@ def test_binary_coded_model_matches_the_interpreter_on_its_ir(scheme, layers):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)  # float32 sums, reordered by groups and planes
 
 
+def test_spqr_model_matches_the_interpreter_with_its_outliers_in_the_kernel():
+    module = mlp()
+    cm = kernforge.compile(module, quantize="w3-spqr")
+    assert cm.ir().count("spqr_dense(") == 2 and "#spqr<bits=3, group=16, outliers=csr>" in cm.ir()
+    assert len(cm.executor.plan.kernels) == 2  # outlier corrections and epilogues in the same kernels
+    x = RNG.standard_normal((2, 256)).astype(np.float32)
+    (got,) = cm.run([x]).values()
+    (want,) = interpret(kernforge.api.prepare(module, quantize="w3-spqr"), [x]).values()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
 def test_bad_scheme_is_a_clear_error():
     with pytest.raises(KernforgeError, match="unknown quantization scheme 'int4'"):
         kernforge.compile(mlp(), quantize="int4")
