@@ -9,6 +9,7 @@ from . import (  # noqa: F401  (registration)
     constant_fold,
     cse,
     dce,
+    encode_quantized_weights,
     fold_batchnorm,
     fuse_attention,
     fuse_ops,

@@ -5,11 +5,12 @@ from __future__ import annotations
 # Entries are pipeline strings and may name other entries; later passes extend these levels.
 PIPELINES: dict[str, str] = {
     "O0": "",
-    "O1": "canonicalize",
+    # encode-quantized-weights first: canonicalize would fold dequantized constant weights to float32.
+    "O1": "encode-quantized-weights,canonicalize",
     # fold-batchnorm leaves the original conv weights and batch-norm constants unused: canonicalize again.
-    "O2": "canonicalize,fold-batchnorm,canonicalize,fuse-ops",
+    "O2": "O1,fold-batchnorm,canonicalize,fuse-ops",
     # fuse-attention before fuse-ops: the softmax and matmuls it absorbs would otherwise fuse apart.
-    "O3": "canonicalize,fold-batchnorm,canonicalize,fuse-attention,fuse-ops",
+    "O3": "O1,fold-batchnorm,canonicalize,fuse-attention,fuse-ops",
 }
 
 

@@ -135,9 +135,9 @@ def test_opt_dump_dir_and_timing(tmp_path, capsys):
     assert main(["opt", write(tmp_path, FOLDABLE), "-O2", "--dump-dir", str(dumps), "--timing"]) == 0
     out, err = capsys.readouterr()
     assert sorted(p.name for p in dumps.iterdir()) == [
-        "00-input.kf.txt", "01-canonicalize.kf.txt", "02-fold-batchnorm.kf.txt", "03-canonicalize.kf.txt",
-        "04-fuse-ops.kf.txt"]
-    assert (dumps / "04-fuse-ops.kf.txt").read_text() == out == FOLDED
+        "00-input.kf.txt", "01-encode-quantized-weights.kf.txt", "02-canonicalize.kf.txt", "03-fold-batchnorm.kf.txt",
+        "04-canonicalize.kf.txt", "05-fuse-ops.kf.txt"]
+    assert (dumps / "05-fuse-ops.kf.txt").read_text() == out == FOLDED
     assert "Pass Timing" in err and "total" in err and "3 -> 1" in err
 
 

@@ -1,5 +1,5 @@
 """Quantization: QuantizeLinear and DequantizeLinear (per tensor, per axis, blocked), and
-onnxruntime's MatMulNBits (as a quant_dense over repacked codes)."""
+onnxruntime's QLinearAdd and MatMulNBits (as a quant_dense over repacked codes)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,15 @@ def dequantize_linear(n: NodeView):
     if n.attr("output_dtype", 0):
         y = n.op("cast", y, dtype=n.dtype_attr("output_dtype"))
     return y
+
+
+@converter("QLinearAdd", domain="com.microsoft")
+def qlinear_add(n: NodeView):
+    """onnxruntime's quantized Add (its QOperator quantizer writes it): dequantize both, add, quantize."""
+    a = n.op("dequantize_linear", *[x for x in n.inputs()[0:3] if x is not None])
+    b = n.op("dequantize_linear", *[x for x in n.inputs()[3:6] if x is not None])
+    out = [x for x in n.inputs()[6:8] if x is not None]
+    return n.op("quantize_linear", n.op("add", a, b), *out)
 
 
 @converter("MatMulNBits", domain="com.microsoft")

@@ -37,7 +37,7 @@ def _check_params(x: TensorType, scale: TensorType, zero: TensorType | None, axi
         same_dim(s, want, f"blocked scale dim {i} does not fit input dim {d} with block_size {block_size}")
 
 
-def _expand(p: np.ndarray, shape: tuple, axis: int, block_size: int) -> np.ndarray:
+def broadcast_params(p: np.ndarray, shape: tuple, axis: int, block_size: int) -> np.ndarray:
     """Broadcast a scale or zero point against the input, per tensor, axis or block."""
     axis = axis % len(shape) if shape else 0
     if block_size:
@@ -70,10 +70,10 @@ class QuantizeLinear:
     def reference(x, scale, zero_point=None, *, axis, block_size, dtype, saturate):
         out = dtype or (to_dtype(zero_point.dtype) if zero_point is not None else DTYPES["u8"])
         # float32 math as ONNX Runtime; rint rounds half to even.
-        y = x.astype(np.float32) / _expand(scale.astype(np.float32), x.shape, axis, block_size)
+        y = x.astype(np.float32) / broadcast_params(scale.astype(np.float32), x.shape, axis, block_size)
         y = y if out.is_float else np.rint(y)
         if zero_point is not None:
-            y = y + _expand(zero_point.astype(np.float32), x.shape, axis, block_size)
+            y = y + broadcast_params(zero_point.astype(np.float32), x.shape, axis, block_size)
         if saturate or not out.is_float:
             y = np.clip(y, out.min, out.max)
         return y.astype(out.numpy)
@@ -98,5 +98,6 @@ class DequantizeLinear:
         wide = np.float32 if to_dtype(x.dtype).is_float else np.int64
         y = x.astype(wide)
         if zero_point is not None:  # subtract in int64 so that i32 inputs stay exact
-            y = y - _expand(zero_point.astype(wide), x.shape, axis, block_size)
-        return (y.astype(np.float32) * _expand(scale.astype(np.float32), x.shape, axis, block_size)).astype(scale.dtype)
+            y = y - broadcast_params(zero_point.astype(wide), x.shape, axis, block_size)
+        scales = broadcast_params(scale.astype(np.float32), x.shape, axis, block_size)
+        return (y.astype(np.float32) * scales).astype(scale.dtype)

@@ -84,9 +84,9 @@ def test_pipeline_parsing_tolerates_whitespace_and_empty_items():
 
 def test_named_pipelines_expand_with_or_without_dash():
     assert parse_pipeline("O0") == parse_pipeline("-O0") == []
-    assert parse_pipeline("-O1") == ["canonicalize"]
-    assert parse_pipeline("O2") == parse_pipeline("-O2") == ["canonicalize", "fold-batchnorm", "canonicalize",
-                                                             "fuse-ops"]
+    assert parse_pipeline("-O1") == ["encode-quantized-weights", "canonicalize"]
+    assert parse_pipeline("O2") == parse_pipeline("-O2") == ["encode-quantized-weights", "canonicalize",
+                                                             "fold-batchnorm", "canonicalize", "fuse-ops"]
     assert parse_pipeline("-O3, cse") == parse_pipeline(PIPELINES["O3"]) + ["cse"]
 
 
@@ -150,10 +150,11 @@ def test_timing_table():
     lines = stream.getvalue().splitlines()
     assert lines[0] == "// -----// Pass Timing //----- //"
     assert lines[1].split() == ["pass", "ms", "nodes"]
-    assert [ln.split()[0] for ln in lines[2:]] == ["canonicalize", "fold-batchnorm", "canonicalize", "fuse-ops",
-                                                   "total"]
+    assert [ln.split()[0] for ln in lines[2:]] == ["encode-quantized-weights", "canonicalize", "fold-batchnorm",
+                                                   "canonicalize", "fuse-ops", "total"]
     rows = {ln.split()[0]: ln.split() for ln in lines[2:]}
-    assert lines[2].split()[2:] == ["5", "->", "2"]  # the first canonicalize: fold, CSE and DCE
+    assert lines[2].split()[2:] == ["5", "->", "5"]  # no dequantized weights here
+    assert lines[3].split()[2:] == ["5", "->", "2"]  # the first canonicalize: fold, CSE and DCE
     assert rows["fuse-ops"][2:] == ["2", "->", "3"]  # node counts include the fused region's nodes
     assert rows["total"][2:] == ["5", "->", "3"]
     assert all(float(r[1]) >= 0 for r in rows.values())
