@@ -15,28 +15,36 @@ import numpy as np
 from ..errors import KernforgeError
 
 BITS = (2, 3, 4, 8)
-_SCHEME = re.compile(r"w(?P<bits>\d+)(?:g(?P<group>\d+))?(?P<sym>-sym)?(?P<gptq>-gptq)?")
+_SCHEME = re.compile(r"w(?P<bits>\d+)(?:g(?P<group>\d+))?(?P<sym>-sym)?(?P<gptq>-gptq)?(?P<a8>-a8)?")
+# int8 activations pair with 4-bit codes in blocks of 64 (one vector of packed words)
+A8_BLOCK = 64
 
 
 @dataclass(frozen=True)
 class WeightScheme:
-    """Weight-only quantization: bits per weight, inputs per group (0: one group per row), symmetry,
-    and the rounding: to nearest, or GPTQ's error compensation (ir/gptq.py, needs calibration data)."""
+    """Weight quantization: bits per weight, inputs per group (0: one group per row), symmetry, and the
+    rounding: to nearest, or GPTQ's error compensation (ir/gptq.py, needs calibration data). With a8,
+    the kernel also rounds each group of activations to int8 (dynamic, per group) and multiplies in
+    integers, as llama.cpp's Q4 x Q8 does: 4-bit codes and groups of a multiple of 64 only."""
 
     bits: int
     group: int = 0
     symmetric: bool = False
     gptq: bool = False
+    a8: bool = False
 
     def __post_init__(self):
         if self.bits not in BITS:
             raise KernforgeError(f"weight quantization to {self.bits} bits is not supported; use one of {BITS}")
         if self.group < 0 or self.group % 8:
             raise KernforgeError(f"group {self.group} must be a multiple of 8 (0: one group per row)")
+        if self.a8 and (self.bits != 4 or not self.group or self.group % A8_BLOCK):
+            raise KernforgeError(f"{self}: int8 activations (-a8) need 4-bit codes in groups of a multiple of "
+                                 f"{A8_BLOCK} (e.g. w4g128-a8)")
 
     def __str__(self) -> str:
         return (f"w{self.bits}" + (f"g{self.group}" if self.group else "") + ("-sym" if self.symmetric else "")
-                + ("-gptq" if self.gptq else ""))
+                + ("-gptq" if self.gptq else "") + ("-a8" if self.a8 else ""))
 
     @staticmethod
     def parse(text: str) -> WeightScheme:
@@ -45,7 +53,7 @@ class WeightScheme:
         if m is None:
             raise KernforgeError(f"unknown quantization scheme '{text}'; expected w<bits>[g<group>][-sym][-gptq], "
                                  "e.g. w4g128, w8, w3g64-sym, w4g128-gptq")
-        return WeightScheme(int(m["bits"]), int(m["group"] or 0), bool(m["sym"]), bool(m["gptq"]))
+        return WeightScheme(int(m["bits"]), int(m["group"] or 0), bool(m["sym"]), bool(m["gptq"]), bool(m["a8"]))
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,16 @@ def dequantize(words, scales, offsets, bits: int, group: int, in_features: int, 
     codes = unpack(words, bits, in_features).astype(dtype)
     g = group or in_features
     return codes * np.repeat(scales.astype(dtype), g, axis=1) + np.repeat(offsets.astype(dtype), g, axis=1)
+
+
+def quantize_activations(x: np.ndarray, group: int) -> tuple[np.ndarray, np.ndarray]:
+    """x [..., K] float32 -> int8 codes and float32 scales [..., K / group]: each group rounded (half to
+    even) on a symmetric grid of +-127 steps of max|x| / 127 (1 for an all-zero group)."""
+    g = x.reshape(*x.shape[:-1], -1, group).astype(np.float32)
+    peak = np.abs(g).max(axis=-1)
+    scale = np.where(peak > 0, peak / np.float32(127), np.float32(1)).astype(np.float32)
+    codes = np.clip(np.rint(g / scale[..., None]), -127, 127).astype(np.int8)
+    return codes.reshape(x.shape), scale
 
 
 def group_size(scheme: WeightScheme, in_features: int) -> int:

@@ -53,7 +53,8 @@ def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray]
         q = quantize_gptq(weight, hessians[id(node)], scheme) if scheme.gptq else quantize_rtn(weight, scheme)
         x, b = node.operands[0], bias(node)
         node.operands = [x, *add_params(module, node.operands[1].name, q), *([b] if b is not None else [])]
-        node.op, node.attrs = "quant_dense", {"bits": scheme.bits, "group": scheme.group}
+        node.op, node.attrs = "quant_dense", {"bits": scheme.bits, "group": scheme.group,
+                                              "act_bits": 8 if scheme.a8 else 0}
     for node in sparse:
         _quantize_nm(module, node, WeightScheme.parse(option))
     return module

@@ -8,6 +8,7 @@ from tvm import te, tirx
 
 from ...ir.quantization import LANES
 from ...ir.spqr import STAT_BITS, SUPERGROUP
+from .quant_dense_i8 import quant_dense_int8
 from .registry import lowering
 
 
@@ -33,6 +34,8 @@ def lane_count(group: int) -> int:
 @lowering("quant_dense", rule="quant_dense")
 def _quant_dense(ins, attrs, out_types):
     x, w, scales, offsets, *bias = ins
+    if attrs["act_bits"] == 8:
+        return quant_dense_int8(x, w, scales, offsets, bias, attrs["group"])
     code = unpacked_code(w, attrs["bits"])
     return grouped_dot(x, int(w.shape[0]), attrs["group"], 1, lambda n, gv, k: code(n, k),
                        lambda n, gv: scales[n, gv], lambda n, g: offsets[n, g], bias)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from . import schedule_rule
 from .analysis import blocks, extent, inline_all
-from .cpu import _parallel, _try, _work, loop_kinds, schedule_reduction_block, vectorize_spatial
+from .cpu import _parallel, _try, _work, loop_kinds, schedule_opaque, schedule_reduction_block, vectorize_spatial
 
 # Bytes of partial sums per chunk of rows, kept in cache. Buffers live per chunk, not per row: a buffer
 # inside a parallel loop costs a workspace allocation per iteration.
@@ -32,6 +32,9 @@ def _lanes_inside(sch, block, target) -> None:
 
 @schedule_rule("llvm", "quant_dense")
 def schedule_quant_dense(sch, target) -> None:
+    if "group_dot" not in {sch.get(b).name_hint for b in blocks(sch)}:  # int8 activations: a TIR dot product
+        schedule_opaque(sch, target)
+        return
     inline_all(sch)
     part, scaled, lane_sum = map(sch.get_sblock, ("group_dot", "scaled_lanes", "lane_sum"))
     work = _work(sch, sch.get_loops(part))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..encodings import QuantEncoding
-from ..quantization import WeightScheme, dequantize, words_per_row
+from ..quantization import WeightScheme, dequantize, quantize_activations, unpack, words_per_row
 from ..types import TensorType
 from .linalg import present, same_dim
 from .registry import OUT_FUSABLE, REQUIRED, Attr, op
@@ -29,14 +29,15 @@ def _check_weight(w: TensorType, scales: TensorType, offsets: TensorType, k, bit
 
 
 @op("quant_dense", operands="x, w, scales, offsets, bias?", fusion=OUT_FUSABLE,
-    attrs={"bits": Attr("int", REQUIRED), "group": Attr("int", 0)})
+    attrs={"bits": Attr("int", REQUIRED), "group": Attr("int", 0), "act_bits": Attr("int", 0, (0, 8))})
 class QuantDense:
     """x @ dequantize(w).T + bias, where w holds [N, K] codes packed as ir/quantization.pack does and
-    w[n, k] = code * scales[n, g] + offsets[n, g] for g = k // group (group 0: the whole row)."""
+    w[n, k] = code * scales[n, g] + offsets[n, g] for g = k // group (group 0: the whole row). With
+    act_bits 8, the codes multiply x rounded to int8 per group (quantization.quantize_activations)."""
 
     @staticmethod
-    def infer(x, w, scales, offsets, bias=None, *, bits, group):
-        WeightScheme(bits, group)  # validates bits and group
+    def infer(x, w, scales, offsets, bias=None, *, bits, group, act_bits):
+        WeightScheme(bits, group, a8=act_bits == 8)  # validates bits, group and the int8 activations
         need_float(x, "input")
         if x.rank < 1:
             fail("input must have rank >= 1")
@@ -50,11 +51,25 @@ class QuantDense:
         return out_type(x, (*x.shape[:-1], w.shape[0]))
 
     @staticmethod
-    def reference(x, w, scales, offsets, bias=None, *, bits, group):
-        weight = dequantize(w, scales, offsets, bits, group, x.shape[-1], np.float64)
-        y = x.astype(np.float64) @ weight.T
+    def reference(x, w, scales, offsets, bias=None, *, bits, group, act_bits):
+        if act_bits:
+            y = _int8_activations(x, w, scales, offsets, bits, group)
+        else:
+            y = x.astype(np.float64) @ dequantize(w, scales, offsets, bits, group, x.shape[-1], np.float64).T
         return (y if bias is None else y + bias).astype(x.dtype)
 
     @staticmethod
     def flops(operand_types, result_types, attrs):
         return 2 * result_types[0].numel * operand_types[0].shape[-1]
+
+
+def _int8_activations(x, w, scales, offsets, bits: int, group: int) -> np.ndarray:
+    """sum_g scale_w * scale_x * sum_k code * x_int8 + offset_w * sum_k x: integer products per group."""
+    k = x.shape[-1]
+    g = group or k
+    xq, xs = quantize_activations(x, g)
+    codes = unpack(w, bits, k).astype(np.int64).reshape(w.shape[0], k // g, g)
+    dots = np.einsum("ngk,...gk->...ng", codes, xq.astype(np.int64).reshape(*x.shape[:-1], k // g, g))
+    sums = x.astype(np.float64).reshape(*x.shape[:-1], k // g, g).sum(axis=-1)
+    scaled = dots * scales.astype(np.float64) * xs.astype(np.float64)[..., None, :]
+    return scaled.sum(axis=-1) + np.einsum("ng,...g->...n", offsets.astype(np.float64), sums)

@@ -75,9 +75,21 @@ def test_spqr_model_matches_the_interpreter_with_its_outliers_in_the_kernel():
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
+def test_int8_activations_model_matches_the_interpreter():
+    module = mlp()
+    cm = kernforge.compile(module, quantize="w4g64-a8")
+    assert "act_bits = 8" in cm.ir() and cm.ir().count("quant_dense(") == 1  # 96 inputs: no groups of 64
+    x = RNG.standard_normal((2, 256)).astype(np.float32)
+    (got,) = cm.run([x]).values()
+    (want,) = interpret(kernforge.api.prepare(module, quantize="w4g64-a8"), [x]).values()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
 def test_bad_scheme_is_a_clear_error():
     with pytest.raises(KernforgeError, match="unknown quantization scheme 'int4'"):
         kernforge.compile(mlp(), quantize="int4")
+    with pytest.raises(KernforgeError, match="need 4-bit codes in groups of a multiple of 64"):
+        kernforge.compile(mlp(), quantize="w8g64-a8")
 
 
 def test_cli_compile_quantize(tmp_path):

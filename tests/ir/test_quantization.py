@@ -6,7 +6,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernforge.errors import KernforgeError
-from kernforge.ir.quantization import BITS, WeightScheme, pack, quantize_rtn, unpack, words_per_row
+from kernforge.ir.quantization import (
+    BITS,
+    WeightScheme,
+    pack,
+    quantize_activations,
+    quantize_rtn,
+    unpack,
+    words_per_row,
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -80,3 +88,18 @@ def test_bad_schemes_are_clear_errors(text):
 def test_scheme_text_round_trips():
     for text in ["w4g128", "w8", "w3g64-sym"]:
         assert str(WeightScheme.parse(text)) == text
+    assert str(WeightScheme.parse("w4g128-gptq-a8")) == "w4g128-gptq-a8"
+    with pytest.raises(KernforgeError, match="int8 activations"):
+        WeightScheme.parse("w4-a8")  # a group is needed: int8 scales are per group
+
+
+def test_int8_activations_round_per_group():
+    x = np.array([[0.5, -1.27, 0.0, 0.01, 0.0, 0.0, 0.0, 0.0]], np.float32)
+    codes, scales = quantize_activations(x, 4)
+    assert scales.tolist() == [[np.float32(1.27) / np.float32(127), 1.0]]  # an all-zero group: scale 1
+    assert codes.tolist() == [[50, -127, 0, 1, 0, 0, 0, 0]]
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal((3, 256)).astype(np.float32)
+    c, s = quantize_activations(y, 64)
+    err = np.abs(c.reshape(3, 4, 64) * s[..., None] - y.reshape(3, 4, 64))
+    assert (err <= s[..., None] / 2 * (1 + 1e-6)).all() and np.abs(c).max() == 127

@@ -25,13 +25,34 @@ def _torch_quant_dense(bits, group):
     return run
 
 
+def _torch_int8_activations(group):
+    """The act_bits 8 math in torch: x rounded to int8 per group (max|x| / 127), integer dot products of
+    the 4-bit codes with them per group, both scales applied to each group's sum."""
+    def run(x, words, scales, offsets, bias=None):
+        import torch
+
+        k, n = x.shape[-1], words.shape[0]
+        idx = torch.arange(k)
+        codes = (words.long()[:, (idx // 64) * 8 + idx % 8] >> ((idx // 8) % 8 * 4)) & 15
+        xg = x.reshape(*x.shape[:-1], k // group, group)
+        peak = xg.abs().amax(-1)
+        xscale = torch.where(peak > 0, peak / 127, torch.ones_like(peak))
+        xq = torch.clamp(torch.round(xg / xscale[..., None]), -127, 127).long()
+        dots = torch.einsum("ngk,...gk->...ng", codes.reshape(n, k // group, group), xq).double()
+        y = (dots * scales.double() * xscale.double()[..., None, :]).sum(-1)
+        y = y + torch.einsum("ng,...g->...n", offsets.double(), xg.double().sum(-1))
+        return (y if bias is None else y + bias.double()).float()
+    return run
+
+
 def case(scheme, x_shape, n, bias=False, seed=0):
     rng = np.random.default_rng(seed)
     s = WeightScheme.parse(scheme)
     q = quantize_rtn(rng.standard_normal((n, x_shape[-1])).astype(np.float32), s)
     inputs = [rng.standard_normal(x_shape).astype(np.float32), q.words, q.scales, q.offsets]
     inputs += [rng.standard_normal(n).astype(np.float32)] if bias else []
-    return Case("quant_dense", inputs, {"bits": s.bits, "group": s.group}, torch=_torch_quant_dense(s.bits, s.group),
+    oracle = _torch_int8_activations(s.group) if s.a8 else _torch_quant_dense(s.bits, s.group)
+    return Case("quant_dense", inputs, {"bits": s.bits, "group": s.group, "act_bits": 8 if s.a8 else 0}, torch=oracle,
                 id=f"quant_dense-{scheme}-{'x'.join(map(str, x_shape))}-n{n}{'-bias' if bias else ''}", rtol=1e-5, atol=1e-5)
 
 
@@ -40,6 +61,8 @@ CASES = [
     case("w2g64", (1, 128), 4), case("w4g32-sym", (64,), 6), case("w3", (2, 100), 3, bias=True),
     # schedule shapes: chunks of output rows that must not straddle batch rows (96 = 2 chunks of 48; 97 prime)
     case("w4g64", (2, 256), 96), case("w8g32", (3, 64), 97, bias=True),
+    # int8 activations: groups of 64 and 128, batch rows, rows not a multiple of the 4 per task
+    case("w4g64-a8", (1, 256), 12), case("w4g128-a8", (3, 256), 7, bias=True), case("w4g64-a8", (2, 2, 128), 5),
 ]
 
 
