@@ -23,6 +23,10 @@ class Peaks:
     source: str = "measured"
 
 
+# How the bandwidth peak is measured; cached peaks measured otherwise are taken again.
+METHOD = "gemm+copy+read"
+
+
 def cache_path() -> str:
     """$KERNFORGE_CACHE_DIR/peaks.json, else ~/.cache/kernforge/peaks.json."""
     root = os.environ.get("KERNFORGE_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "kernforge")
@@ -77,13 +81,21 @@ def measure_copy_gbps(megabytes: int = 256, budget_s: float = 0.4, threads: int 
     return 2 * src.nbytes / best / 1e9
 
 
+def measure_read_gbps(megabytes: int = 256, budget_s: float = 0.4) -> float:
+    """GB/s of streaming a large matrix once through a matrix-vector product (NumPy's threaded BLAS): the
+    read-only traffic of weight-streaming kernels, which a copy's write-allocate traffic understates."""
+    n = int((megabytes * 2**20 // 4) ** 0.5)
+    a, v = np.ones((n, n), np.float32), np.ones(n, np.float32)
+    return a.nbytes / best_seconds(lambda: a @ v, budget_s) / 1e9
+
+
 def measure_peaks(gemm_n: int = 1024, copy_mb: int = 256, extra_gflops: Callable[[], float] | None = None) -> Peaks:
     """Run the micro-benchmark (a few seconds); extra_gflops, e.g. a compiled GEMM, may raise the compute peak."""
     gflops = measure_gemm_gflops(gemm_n)
     if extra_gflops is not None:
         gflops = max(gflops, extra_gflops())
-    gbps = max(measure_copy_gbps(copy_mb, threads=t) for t in {1, os.cpu_count() or 1})
-    return Peaks(gflops, gbps, host_key())
+    copies = [measure_copy_gbps(copy_mb, threads=t) for t in {1, os.cpu_count() or 1}]
+    return Peaks(gflops, max(*copies, measure_read_gbps(copy_mb)), host_key())
 
 
 def _read_cache(path: str) -> dict:
@@ -100,7 +112,7 @@ def save_peaks(peaks: Peaks, path: str | None = None) -> None:
     path = path or cache_path()
     data = _read_cache(path)
     data[peaks.host or host_key()] = {"gflops": peaks.gflops, "gbps": peaks.gbps, "source": peaks.source,
-                                      "measured": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                                      "method": METHOD, "measured": time.strftime("%Y-%m-%dT%H:%M:%S")}
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
@@ -113,6 +125,8 @@ def cached_peaks(path: str | None = None) -> Peaks | None:
     entry = _read_cache(path or cache_path()).get(host_key())
     if not isinstance(entry, dict) or not entry.get("gflops") or not entry.get("gbps"):
         return None
+    if entry.get("source", "measured") == "measured" and entry.get("method") != METHOD:
+        return None  # measured the older way: measure again
     return Peaks(float(entry["gflops"]), float(entry["gbps"]), host_key(), entry.get("source", "measured"))
 
 
