@@ -37,7 +37,7 @@ def _encode(module: Module, func: Function) -> None:
             continue
         bias = node.operands[2:3]
         node.operands = [node.operands[0], *add_params(module, dq.operands[0].name, q), *bias]
-        node.op, node.attrs = "quant_dense", {"bits": q.scheme.bits, "group": q.scheme.group}
+        node.op, node.attrs = "quant_dense", {"bits": q.scheme.bits, "group": q.scheme.group, "act_bits": 0}
 
 
 def _weight_layout(node: Node) -> str | None:
