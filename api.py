@@ -152,7 +152,8 @@ def prepare(model: Any, input_shapes=None, opt_level: int = 2, dump_ir: str | No
 
 
 def calibrated_quantize(module: Module, scheme: str, calibration: Sequence) -> Module:
-    """quantize=scheme with each target layer's input Hessian X^T X measured on calibration inputs."""
+    """quantize=scheme with each target layer's input Hessian X^T X and largest |input| measured on
+    calibration inputs."""
     from .ir import interpret
     from .ir.gptq import input_hessian
     from .passes.quantize import option_group, quantize_module, quantize_targets
@@ -162,7 +163,9 @@ def calibrated_quantize(module: Module, scheme: str, calibration: Sequence) -> M
     for inputs in calibration:
         interpret(module, inputs, observe=lambda node, ins: seen.setdefault(id(node), []).append(ins[0])
                   if id(node) in targets else None)
-    return verify(quantize_module(module, scheme, {k: input_hessian(v) for k, v in seen.items()}))
+    hessians = {k: input_hessian(v) for k, v in seen.items()}
+    absmax = {k: max(float(np.abs(a).max(initial=0)) for a in v) for k, v in seen.items()}
+    return verify(quantize_module(module, scheme, hessians, absmax))
 
 
 def sparsity_option(sparsity: str | None, prune: bool) -> str | None:

@@ -15,6 +15,7 @@ from ..errors import KernforgeError
 from ..ir.bcq import BCQScheme, fit_bcq
 from ..ir.bcq import add_params as add_bcq_params
 from ..ir.bit_allocation import Budget, allocate, format_table
+from ..ir.encodings import QuantEncoding
 from ..ir.gptq import quantize_gptq
 from ..ir.graph import Module, Node
 from ..ir.quantization import WeightScheme, add_params, quantize_rtn
@@ -22,21 +23,30 @@ from ..ir.sparse_formats import NMWeight, nm_entries, quantize_nm
 from ..ir.sparsity import add_params as add_nm_params
 from ..ir.spqr import SpQRScheme, fit_spqr
 from ..ir.spqr import add_params as add_spqr_params
+from ..ir.types import TensorType, dtype
 from .linear_weights import bias, dense_weight
 from .manager import register_pass
+
+W8A8 = "w8a8"
+W8A8_CHUNK = 32  # the int8 kernel's vector: layers whose inputs do not split into it stay float
 
 
 @register_pass("quantize", option="w4g128")
 def quantize(module: Module, option: str) -> Module:
     """Weight-only quantization: w<bits>[g<group>][-sym][-gptq], auto:<avg bits>, wbcq<planes>, w3-spqr.
 
-    e.g. w4g128; auto: picks widths per layer; wbcq: binary coding; spqr: small groups plus outliers apart.
+    e.g. w4g128; auto: picks widths per layer; wbcq: binary coding; spqr: small groups plus outliers apart;
+    w8a8: int8 weights and activations (static scales from calibration).
     GPTQ schemes need calibration data: see quantize_module."""
     return quantize_module(module, option)
 
 
-def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray] | None = None) -> Module:
-    """The quantize pass; hessians (id(node) -> X^T X of its inputs, see quantize_targets) feed GPTQ."""
+def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray] | None = None,
+                    absmax: dict[int, float] | None = None) -> Module:
+    """The quantize pass; hessians (id(node) -> X^T X of its inputs, see quantize_targets) feed GPTQ, and
+    absmax (id(node) -> max |input|) W8A8's static activation scales."""
+    if option.strip() == W8A8:
+        return _w8a8(module, absmax)
     bcq, spqr = BCQScheme.parse(option), SpQRScheme.parse(option)
     if bcq is not None or spqr is not None:
         return _other_codes(module, bcq or spqr)
@@ -94,8 +104,29 @@ def _other_codes(module: Module, scheme: BCQScheme | SpQRScheme) -> Module:
     return module
 
 
+def _w8a8(module: Module, absmax: dict[int, float] | None) -> Module:
+    """int8 weights per output channel, int8 activations on a static scale from calibration: int8_dense."""
+    if absmax is None:
+        raise KernforgeError("quantize=w8a8: static activation scales need calibration inputs; use "
+                             "kernforge.compile(model, quantize='w8a8', calibration=[inputs, ...])")
+    for node, weight in quantize_targets(module, W8A8_CHUNK):
+        x, b = node.operands[0], bias(node)
+        scales = (np.abs(weight).max(axis=1) / 127).astype(np.float32)
+        scales = np.where(scales > 0, scales, np.float32(1)).astype(np.float32)
+        codes = np.clip(np.rint(weight / scales[:, None]), -127, 127).astype(np.int8)
+        enc = QuantEncoding(bits=8, group=0, axis=1, scale=dtype("f32"))
+        name = node.operands[1].name
+        w = module.add_param(f"{name}_i8", codes, TensorType(codes.shape, dtype("i8"), encoding=enc))
+        node.operands = [x, w, module.add_param(f"{name}_scales", scales), *([b] if b is not None else [])]
+        peak = absmax.get(id(node), 0.0)
+        node.op, node.attrs = "int8_dense", {"x_scale": float(np.float32(peak / 127)) if peak > 0 else 1.0}
+    return module
+
+
 def option_group(option: str) -> int:
     """The group size a quantize option asks for (validating the option)."""
+    if option.strip() == W8A8:
+        return W8A8_CHUNK
     other = BCQScheme.parse(option) or SpQRScheme.parse(option)
     if other is not None:
         return other.group

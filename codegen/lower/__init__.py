@@ -17,6 +17,7 @@ from . import (  # noqa: F401  (imported for registration)
     grid_sample,
     hardmax,
     indexing,
+    int8_dense,
     isinf,
     linalg,
     nm_linear,

@@ -18,6 +18,7 @@ from . import (  # noqa: F401  (imported for registration)
     grid_sample,
     hardmax,
     indexing,
+    int8_dense,
     isinf,
     linalg,
     norm,

@@ -85,6 +85,21 @@ def test_int8_activations_model_matches_the_interpreter():
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
+def test_w8a8_with_calibration_matches_the_interpreter():
+    module = mlp()
+    calibration = [[RNG.standard_normal((2, 256)).astype(np.float32)] for _ in range(4)]
+    cm = kernforge.compile(module, quantize="w8a8", calibration=calibration)
+    assert cm.ir().count("int8_dense(") == 2 and "tensor<96x256xi8, #quant<bits=8" in cm.ir()
+    x = RNG.standard_normal((2, 256)).astype(np.float32)
+    (got,) = cm.run([x]).values()
+    (want,) = interpret(kernforge.api.prepare(module, quantize="w8a8", calibration=calibration), [x]).values()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    (ref,) = kernforge.compile(module).run([x]).values()
+    assert np.linalg.norm(got - ref) / np.linalg.norm(ref) < 0.05  # 8-bit weights and activations
+    with pytest.raises(KernforgeError, match="static activation scales need calibration"):
+        kernforge.compile(module, quantize="w8a8")
+
+
 def test_bad_scheme_is_a_clear_error():
     with pytest.raises(KernforgeError, match="unknown quantization scheme 'int4'"):
         kernforge.compile(mlp(), quantize="int4")
