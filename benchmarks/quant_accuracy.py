@@ -16,7 +16,9 @@ import numpy as np
 
 from .quant_gemv import print_table, relative_error
 
-SCHEMES = ["w8", "w4g32", "w4g128", "w4g128-gptq", "w3g128", "w3g128-gptq", "w3-spqr", "wbcq3", "w2g128", "auto:4.5"]
+SCHEMES = ["w8", "w8a8", "w4g32", "w4g128", "w4g128-gptq", "w3g128", "w3g128-gptq", "w3-spqr", "wbcq3", "w2g128",
+           "auto:4.5"]
+QUANTIZED_OPS = ("quant_dense", "bcq_dense", "spqr_dense", "int8_dense")
 MODELS = ["gpt2", "bert", "resnet50"]
 
 
@@ -45,12 +47,12 @@ def measure(name: str, schemes: list[str], seq: int) -> list[dict]:
     bench = load(name, seq)
     (ref,) = list(interpret(kernforge.api.prepare(bench.onnx_path, opt_level=1), bench.inputs).values())[:1]
     rows = []
-    calibrated = lambda s: s.endswith("-gptq") or s.startswith("auto")
+    calibrated = lambda s: s.endswith("-gptq") or s.startswith("auto") or s == "w8a8"
     calibration = calibration_inputs(bench.inputs) if any(map(calibrated, schemes)) else None
     for scheme in schemes:
         module = kernforge.api.prepare(bench.onnx_path, opt_level=1, quantize=scheme,
                                        calibration=calibration if calibrated(scheme) else None)
-        quantized = sum(1 for n in module.main.nodes if n.op in ("quant_dense", "bcq_dense", "spqr_dense"))
+        quantized = sum(1 for n in module.main.nodes if n.op in QUANTIZED_OPS)
         (out,) = list(interpret(module, bench.inputs).values())[:1]
         top1 = float(np.mean(out.reshape(-1, out.shape[-1]).argmax(-1) == ref.reshape(-1, ref.shape[-1]).argmax(-1)))
         rows.append({"model": name, "scheme": scheme, "layers": quantized, "rel_err": relative_error(out, ref),
