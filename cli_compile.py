@@ -197,10 +197,10 @@ def add_commands(sub) -> None:
     c.add_argument("-O", dest="opt_level", type=int, choices=range(4), default=2, help="optimization level")
     c.add_argument("--pipeline", metavar="P", help='passes to run instead of -O N, e.g. "O3,block-fuse"')
     c.add_argument("--quantize", metavar="SCHEME",
-                   help="weight-only quantization of dense/matmul/gemm weights: w<bits>[g<group>][-sym][-gptq] "
-                        "or auto:<average bits>, e.g. w4g128")
+                   help="quantize dense/matmul/gemm weights: w<bits>[g<group>][-sym][-gptq][-a8], auto:<average bits>, "
+                        "wbcq<planes>[g<group>], w<bits>[g<group>]-spqr or w8a8, e.g. w4g128")
     c.add_argument("--calibration", metavar="CAL.npz",
-                   help="input sets for GPTQ and auto: schemes: arrays by input name, stacked on a leading axis")
+                   help="input sets for GPTQ, auto: and w8a8: arrays by input name, stacked on a leading axis")
     c.add_argument("--sparsity", metavar="SCHEME",
                    help="sparse weights for linear and 1x1 conv layers that have the pattern: N:M (e.g. 2:4), "
                         "bsr:<R>x<C>[:<sparsity>] or unstructured[:<sparsity>]")
