@@ -7,10 +7,11 @@ from collections.abc import Callable
 import numpy as np
 import tvm
 
-from ..errors import UnsupportedOpError
+from ..errors import KernforgeError, UnsupportedOpError
 from ..ir.graph import Function, Module, Param
 from ..runtime.plan import Plan, Step, TensorSig
 from .kernel import KernelSpec, arg_packs, build_primfunc, kernel_spec, unsupported_ops
+from .lower.registry import get_lowering
 from .memory import plan_memory
 from .schedules import apply_schedule
 from .target import Target
@@ -67,8 +68,19 @@ def compile_kernels(specs: dict[str, KernelSpec], target: Target,
     """Lower and schedule every kernel, then build them all in one tvm.compile call."""
     funcs = {}
     for name, spec in specs.items():
+        _check_features(spec, target)
         if progress:
             progress(name)
         scheduled = apply_schedule(build_primfunc(spec, name), spec.rule, target)
         funcs[name] = scheduled["main"].with_attr("global_symbol", name)
     return tvm.compile(tvm.IRModule(funcs), target=target.tvm())
+
+
+def _check_features(spec: KernelSpec, target: Target) -> None:
+    """A clear error when a kernel's hand-written intrinsics need a CPU feature the target lacks."""
+    for node in spec.body.nodes:
+        lower = get_lowering(node.op)
+        need = lower.requires(node.attrs) if lower.requires else None
+        if need == "avx2" and (target.kind != "llvm" or target.vector_bits < 256):
+            raise KernforgeError(f"{node.op} {node.attrs} uses AVX2 integer instructions; target {target.describe()} "
+                                 "lacks them (use a weight-only scheme, or an AVX2 target such as mcpu=znver3)")

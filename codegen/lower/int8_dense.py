@@ -49,7 +49,7 @@ def _body(ins, out, rows: int, n: int, k: int, x_scale: float):
     return ib.get()
 
 
-@lowering("int8_dense", rule="opaque")
+@lowering("int8_dense", rule="opaque", requires=lambda attrs: "avx2")
 def _int8_dense(ins, attrs, out_types):
     x, w, w_scales, *bias = ins
     lead, k, n = [int(d) for d in x.shape[:-1]], int(x.shape[-1]), int(w.shape[0])

@@ -31,7 +31,7 @@ def lane_count(group: int) -> int:
     return next(n for n in (32, 8, 4, 2, 1) if group % n == 0)
 
 
-@lowering("quant_dense", rule="quant_dense")
+@lowering("quant_dense", rule="quant_dense", requires=lambda attrs: "avx2" if attrs["act_bits"] == 8 else None)
 def _quant_dense(ins, attrs, out_types):
     x, w, scales, offsets, *bias = ins
     if attrs["act_bits"] == 8:

@@ -37,19 +37,22 @@ class Lowering:
     compute: Compute
     rule: str
     prepack: PrepackChoice | None = None
+    # attrs -> a CPU feature the compute's hand-written intrinsics need (e.g. "avx2"), or None
+    requires: Callable[[dict], str | None] | None = None
 
 
 LOWERINGS: dict[str, Lowering] = {}
 
 
-def lowering(*ops: str, rule: str = "injective", prepack: PrepackChoice | None = None):
+def lowering(*ops: str, rule: str = "injective", prepack: PrepackChoice | None = None,
+             requires: Callable[[dict], str | None] | None = None):
     """Decorator registering one compute function for one or more ops."""
 
     def wrap(fn: Compute) -> Compute:
         for op in ops:
             if op in LOWERINGS:
                 raise ValueError(f"lowering for {op} registered twice")
-            LOWERINGS[op] = Lowering(op, fn, rule, prepack)
+            LOWERINGS[op] = Lowering(op, fn, rule, prepack, requires)
         return fn
 
     return wrap

@@ -100,6 +100,11 @@ def test_w8a8_with_calibration_matches_the_interpreter():
         kernforge.compile(module, quantize="w8a8")
 
 
+def test_int8_kernels_refuse_a_target_without_avx2():
+    with pytest.raises(KernforgeError, match="uses AVX2 integer instructions; target llvm\\(mcpu=x86-64\\) lacks"):
+        kernforge.compile(mlp(), quantize="w4g64-a8", target={"kind": "llvm", "mcpu": "x86-64"})
+
+
 def test_bad_scheme_is_a_clear_error():
     with pytest.raises(KernforgeError, match="unknown quantization scheme 'int4'"):
         kernforge.compile(mlp(), quantize="int4")
