@@ -18,6 +18,7 @@ import tvm  # noqa: E402
 from ..errors import InputError
 from ..ir.interpreter import Inputs, order_inputs
 from ..ir.types import DTYPES, dtype
+from . import host_calls  # noqa: F401  (registers the host functions kernels call back into)
 from .plan import Plan
 
 

@@ -55,16 +55,9 @@ def convert(v, dt) -> object:
         return v
     if src in FORMATS:
         v, src = f8_to_f32(v, src), "float32"
-    elif src == "bfloat16":  # exact as bits: TVM's bf16 legalization miscompiles some widened compares
-        v, src = _bf16_to_f32(v), "float32"
     if dt in FORMATS:
         return f32_to_f8(v if src == "float32" else v.astype("float32"), dt)
     return v.astype(dt)
-
-
-def _bf16_to_f32(v):
-    bits = tirx.reinterpret("uint16", v).astype("uint32")
-    return tirx.reinterpret("float32", tirx.shift_left(bits, tirx.const(16, "uint32")))
 
 
 def select(cond, a, b):

@@ -12,11 +12,14 @@ def _shift(ins, out_types, left: bool):
     shape = list(out_types[0].shape)
     a, b = (topi.broadcast_to(t, shape) for t in ins)
     dt = str(a.dtype)
-    zero, width = tirx.const(0, dt), tirx.const(int(dt.lstrip("uint")), dt)
+    zero = tirx.const(0, dt)
 
     def body(*i):
         x, n = a(*i), b(*i)
-        valid = tirx.all(n >= zero, n < width)
+        # compared as int64: TVM's simplifier folds an unsigned compare into a 0u - n that it rejects
+        # (an unsigned amount of 2^63 or more turns negative there, and is out of range either way)
+        n64 = n.astype("int64")
+        valid = tirx.all(n64 >= tirx.const(0, "int64"), n64 < tirx.const(int(dt.lstrip("uint")), "int64"))
         amount = tirx.Select(valid, n, zero)
         if left:
             return tirx.Select(valid, tirx.shift_left(x, amount), zero)

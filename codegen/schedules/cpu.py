@@ -44,10 +44,11 @@ def _is_empty(sch, block) -> bool:
 
 
 def vector_width(n: int | None, lanes: int) -> int:
-    """The widest vector (<= lanes) that divides n evenly, so no tail predicate blocks vectorization."""
+    """The widest power-of-two vector (<= lanes) that divides n evenly, so no tail predicate blocks
+    vectorization; odd widths are avoided because TVM's bf16 legalization fails on them."""
     if n is None or n < 2:
         return 1
-    return n if n <= lanes else math.gcd(n, lanes)
+    return math.gcd(n, lanes)
 
 
 def _parallel(sch, loop, work: int, target) -> None:

@@ -53,6 +53,8 @@ COMPILED_SUBSET = (
     "add_bcast", "conv_with_strides_padding", "gemm_default_matrix_bias", "maxpool_2d_pads",
     "reduce_sum_keepdims_example", "reshape_negative_dim", "resize_upsample_scales_nearest", "softmax_axis_1",
     "top_k_uint64",
+    # once compiled-only failures: FFT rounding, bf16 widening after a fused div, unsigned shift amounts
+    "dft_inverse", "celu_bfloat16_expanded", "bitshift_right_uint64",
 )
 
 
