@@ -126,11 +126,11 @@ class CompiledModel:
         return f"CompiledModel(inputs={self.input_names}, outputs={self.output_names}, target={self.meta['target']})"
 
 
-def _progress(total: int, desc: str):
+def _progress(total: int, desc: str, unit: str = "kernel"):
     """A tqdm bar on a terminal, silent otherwise."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="kernel", disable=not sys.stderr.isatty(), leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, disable=not sys.stderr.isatty(), leave=False)
 
 
 def prepare(model: Any, input_shapes=None, opt_level: int = 2, dump_ir: str | None = None,
@@ -165,7 +165,22 @@ def calibrated_quantize(module: Module, scheme: str, calibration: Sequence) -> M
                   if id(node) in targets else None)
     hessians = {k: input_hessian(v) for k, v in seen.items()}
     absmax = {k: max(float(np.abs(a).max(initial=0)) for a in v) for k, v in seen.items()}
-    return verify(quantize_module(module, scheme, hessians, absmax))
+    return verify(quantize_module(module, scheme, hessians, absmax, _output_errors(module, scheme, calibration)))
+
+
+def _output_errors(module: Module, scheme: str, calibration: Sequence) -> dict[int, list[float]] | None:
+    """For auto: schemes, each layer's effect on the model's outputs at every candidate width."""
+    from .ir.bit_allocation import Budget
+    from .ir.quantization import BITS
+    from .passes.quantize import quantize_targets
+    from .passes.quantize_sensitivity import output_errors
+
+    budget = Budget.parse(scheme)
+    if budget is None:
+        return None
+    nodes = [node for node, _ in quantize_targets(module, budget.group)]
+    with _progress(len(nodes) * len(BITS), "layer sensitivity", unit="run") as bar:
+        return output_errors(module, nodes, budget.group, calibration, progress=lambda: bar.update(1))
 
 
 def sparsity_option(sparsity: str | None, prune: bool) -> str | None:

@@ -60,13 +60,15 @@ class Choice:
 
 
 def allocate(weights: dict[str, np.ndarray], budget: Budget, hessians: dict[str, np.ndarray] | None = None,
-             resolution: int = 2000) -> dict[str, Choice]:
+             resolution: int = 2000, measured: dict[str, list[float]] | None = None) -> dict[str, Choice]:
     """A bit width per [N, K] weight, by name: the least total error whose bits fit the budget (a
     multiple-choice knapsack, costs rounded up to 1/resolution of the budget, so never over it).
-    With hessians (X^T X of each layer's calibration inputs) the error is the layer's output error."""
+    With hessians (X^T X of each layer's calibration inputs) the error is the layer's output error;
+    `measured` gives each layer's error per CANDIDATE_BITS width directly (e.g. the model's output error)."""
     names = list(weights)
     h = hessians or {}
-    errors = np.array([[_sq_error(weights[n], b, budget.group, h.get(n)) for b in CANDIDATE_BITS] for n in names])
+    errors = np.array([measured[n] if measured else [_sq_error(weights[n], b, budget.group, h.get(n))
+                                                     for b in CANDIDATE_BITS] for n in names])
     unit = budget.average_bits * sum(w.size for w in weights.values()) / resolution
     costs = np.array([[int(np.ceil(weights[n].size * cost_bits(b, budget.group) / unit - 1e-9))
                        for b in CANDIDATE_BITS] for n in names])

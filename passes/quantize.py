@@ -42,9 +42,11 @@ def quantize(module: Module, option: str) -> Module:
 
 
 def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray] | None = None,
-                    absmax: dict[int, float] | None = None) -> Module:
-    """The quantize pass; hessians (id(node) -> X^T X of its inputs, see quantize_targets) feed GPTQ, and
-    absmax (id(node) -> max |input|) W8A8's static activation scales."""
+                    absmax: dict[int, float] | None = None,
+                    output_errors: dict[int, list[float]] | None = None) -> Module:
+    """The quantize pass; hessians (id(node) -> X^T X of its inputs, see quantize_targets) feed GPTQ,
+    absmax (id(node) -> max |input|) W8A8's static activation scales, and output_errors (id(node) ->
+    the model's output error per width, passes/quantize_sensitivity.py) the auto: allocation."""
     if option.strip() == W8A8:
         return _w8a8(module, absmax)
     bcq, spqr = BCQScheme.parse(option), SpQRScheme.parse(option)
@@ -55,7 +57,8 @@ def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray]
     sparse = [n for f in module.functions.values() for n in f.nodes if n.op == "nm_linear"]
     if sparse and (budget or WeightScheme.parse(option).gptq):
         raise KernforgeError(f"quantize={option}: N:M sparse weights take round-to-nearest schemes only (e.g. w4g64)")
-    schemes = _mixed(targets, budget, hessians) if budget else [WeightScheme.parse(option)] * len(targets)
+    uniform = lambda: [WeightScheme.parse(option)] * len(targets)
+    schemes = _mixed(targets, budget, hessians, output_errors) if budget else uniform()
     if any(s.gptq for s in schemes) and hessians is None:
         raise KernforgeError(f"quantize={option}: GPTQ needs calibration inputs; use "
                              f"kernforge.compile(model, quantize='{option}', calibration=[inputs, ...])")
@@ -141,11 +144,13 @@ def quantize_targets(module: Module, group: int) -> list[tuple[Node, np.ndarray]
     return [(node, w) for node, w in found if w.shape[1] % (group or w.shape[1]) == 0]
 
 
-def _mixed(targets: list, budget: Budget, hessians: dict[int, np.ndarray] | None) -> list[WeightScheme]:
+def _mixed(targets: list, budget: Budget, hessians: dict[int, np.ndarray] | None,
+           output_errors: dict[int, list[float]] | None) -> list[WeightScheme]:
     """Per-layer schemes within the budget; prints the chosen table (stderr)."""
     names = [f"{node.operands[1].name}#{i}" for i, (node, _) in enumerate(targets)]
     by_name = {n: hessians[id(node)] for n, (node, _) in zip(names, targets)} if hessians else None
-    choices = allocate(dict(zip(names, (w for _, w in targets))), budget, by_name)
+    measured = {n: output_errors[id(node)] for n, (node, _) in zip(names, targets)} if output_errors else None
+    choices = allocate(dict(zip(names, (w for _, w in targets))), budget, by_name, measured=measured)
     print(f"quantize auto:{budget.average_bits:g}g{budget.group}\n{format_table(choices, budget.group)}",
           file=sys.stderr)
     return [WeightScheme(choices[n].bits, budget.group) for n in names]
