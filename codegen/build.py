@@ -9,6 +9,7 @@ import tvm
 
 from ..errors import KernforgeError, UnsupportedOpError
 from ..ir.graph import Function, Module, Param
+from ..ir.layouts import physical_shape
 from ..runtime.plan import Plan, Step, TensorSig
 from .kernel import KernelSpec, arg_packs, build_primfunc, kernel_spec, unsupported_ops
 from .lower.registry import get_lowering
@@ -41,13 +42,13 @@ def plan_function(func: Function, memory: bool = True) -> tuple[Plan, dict[str, 
         outs = []
         for j, r in enumerate(node.results):
             slots[id(r)] = f"buf:{i}.{j}"
-            plan.buffers[slots[id(r)]] = (list(r.type.shape), r.type.dtype.name)
+            plan.buffers[slots[id(r)]] = (list(physical_shape(r.type)), r.type.dtype.name)
             outs.append(slots[id(r)])
         plan.steps.append(Step(name, [slot(v, spec.packs.get(j)) for j, v in enumerate(node.operands)], outs))
     plan.output_slots = [slot(v) for v in func.outputs]
-    plan.inputs = [TensorSig(n, list(a.type.shape), a.type.dtype.name) for n, a in zip(func.input_names, func.args)]
-    plan.outputs = [TensorSig(n, list(v.type.shape), v.type.dtype.name)
-                    for n, v in zip(func.output_names, func.outputs)]
+    sig = lambda n, v: TensorSig(n, list(v.type.shape), v.type.dtype.name, v.type.layout)
+    plan.inputs = [sig(n, a) for n, a in zip(func.input_names, func.args)]
+    plan.outputs = [sig(n, v) for n, v in zip(func.output_names, func.outputs)]
     return (plan_memory(plan) if memory else plan), specs
 
 

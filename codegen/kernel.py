@@ -8,10 +8,12 @@ from tvm import te
 
 from ..errors import UnsupportedOpError
 from ..ir.graph import Function, Node, Param, Value
+from ..ir.layouts import channel_block, physical_shape
 from ..ir.ops import FUSION_KINDS, get_op
 from ..ir.printer import print_function
 from .dtypes import tvm_dtype
 from .lower import Prepack, get_lowering
+from .lower.layouts import blocked_store, blocked_view
 
 # Which op of a kernel decides its schedule: the heaviest fusion kind wins.
 _PRIORITY = {k: i for i, k in enumerate(FUSION_KINDS)}
@@ -59,7 +61,8 @@ def arg_packs(node: Node) -> dict[int, Prepack]:
     packs: dict[int, Prepack] = {}
     for inner in body.nodes:
         choose = get_lowering(inner.op).prepack
-        wanted = choose([v.type for v in inner.operands], inner.attrs) if choose else {}
+        wanted = choose([v.type for v in inner.operands], inner.attrs, [r.type for r in inner.results]) \
+            if choose else {}
         for j, pack in wanted.items():
             i = arg_index.get(id(inner.operands[j])) if j < len(inner.operands) else None
             if i is not None and isinstance(node.operands[i], Param) and node.operands[i].data is not None:
@@ -88,9 +91,10 @@ def build_compute(body: Function, packs: dict[int, Prepack] | None = None) -> tu
     inputs, env = [], {}
     for i, a in enumerate(body.args):
         shape, pack = _static_shape(a), packs.get(i)
-        t = te.placeholder(pack.shape(tuple(shape)) if pack else shape, tvm_dtype(a.type.dtype), name=f"in{i}")
+        stored = pack.shape(tuple(shape)) if pack else physical_shape(a.type)
+        t = te.placeholder(stored, tvm_dtype(a.type.dtype), name=f"in{i}")
         inputs.append(t)
-        env[id(a)] = pack.view(t, tuple(shape)) if pack else t
+        env[id(a)] = pack.view(t, tuple(shape)) if pack else blocked_view(t, a.type.layout)
     for node in body.nodes:
         outs = get_lowering(node.op).compute([env[id(v)] for v in node.operands], node.attrs,
                                              [r.type for r in node.results])
@@ -100,7 +104,9 @@ def build_compute(body: Function, packs: dict[int, Prepack] | None = None) -> tu
     outputs = []
     for v in body.outputs:
         t = env[id(v)]
-        if any(t is x for x in inputs) or any(t is o for o in outputs):
+        if channel_block(v.type.layout) is not None:
+            t = blocked_store(t, v.type.layout)
+        elif any(t is x for x in inputs) or any(t is o for o in outputs):
             t = te.compute(t.shape, lambda *i, t=t: t(*i), name="copy")  # an output needs its own buffer
         outputs.append(t)
     return inputs, outputs

@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (registration)
     fold_batchnorm,
     fuse_attention,
     fuse_ops,
+    layout,
     quantize,
     sparsify,
 )

@@ -10,7 +10,8 @@ PIPELINES: dict[str, str] = {
     # fold-batchnorm leaves the original conv weights and batch-norm constants unused: canonicalize again.
     "O2": "O1,fold-batchnorm,canonicalize,fuse-ops",
     # fuse-attention before fuse-ops: the softmax and matmuls it absorbs would otherwise fuse apart.
-    "O3": "O1,fold-batchnorm,canonicalize,fuse-attention,fuse-ops",
+    # layout before fusion: its transforms are kernels of their own, the blocked values fuse as any.
+    "O3": "O1,fold-batchnorm,canonicalize,layout,fuse-attention,fuse-ops",
 }
 
 

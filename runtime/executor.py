@@ -17,6 +17,7 @@ import tvm  # noqa: E402
 
 from ..errors import InputError
 from ..ir.interpreter import Inputs, order_inputs
+from ..ir.layouts import to_logical, to_physical
 from ..ir.types import DTYPES, dtype
 from . import host_calls  # noqa: F401  (registers the host functions kernels call back into)
 from .plan import Plan
@@ -54,14 +55,14 @@ class Executor:
                 raise InputError(f"input '{sig.name}' has dtype {a.dtype}, expected {sig.dtype} ({want})")
             if list(a.shape) != list(sig.shape):
                 raise InputError(f"input '{sig.name}' has shape {list(a.shape)}, expected {sig.shape}")
-            self.slots[f"in:{sig.name}"] = self._upload(a)
+            self.slots[f"in:{sig.name}"] = self._upload(to_physical(a, sig.layout))
 
     def execute(self) -> None:
         for fn, slots in self._calls:
             fn(*[self.slots[s] for s in slots])
 
     def outputs(self) -> dict[str, np.ndarray]:
-        return {sig.name: self.slots[s].numpy().astype(_np_dtype(sig.dtype), copy=False)
+        return {sig.name: to_logical(self.slots[s].numpy(), sig.layout).astype(_np_dtype(sig.dtype), copy=False)
                 for sig, s in zip(self.plan.outputs, self.plan.output_slots)}
 
     def _upload(self, a: np.ndarray):

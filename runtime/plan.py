@@ -21,6 +21,7 @@ class TensorSig:
     name: str
     shape: list[int]
     dtype: str
+    layout: str | None = None  # a blocked layout (ir/layouts.py): stored physically, given and taken logically
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tvm import te, tirx
 
+from ...ir.layouts import channel_block
 from .layouts import CHANNEL_BLOCK, CHANNEL_BLOCKED, CHANNEL_VIEW, padded_groups
 from .linalg import acc_dtype, finish, widen
 from .registry import lowering
@@ -19,6 +20,8 @@ DEPTHWISE_BLOCK = "depthwise"
 # A grouped one is named apart: a vector of channels must not straddle two groups.
 CHANNEL_CONV_BLOCK = "conv_channels"
 GROUPED_CHANNEL_BLOCK = "conv_channels_grouped"
+# A depthwise convolution vectorized along channels (a channel-blocked input, ir/layouts.py).
+DEPTHWISE_CHANNEL_BLOCK = "depthwise_channels"
 
 
 def pad_block(x: te.Tensor, before, after, value, stride=None, phase: int = 1) -> te.Tensor:
@@ -74,7 +77,7 @@ def conv_core(xp: te.Tensor, w_at, w_shape, strides, dilations, group: int, out_
     rk = [te.reduce_axis((0, k), f"rk{i}") for i, k in enumerate(ks)]
 
     def f(n, o, *s):
-        c = rc if group == 1 else o // block // (og // block) * cg + rc
+        c = rc if group == 1 else (o if og == 1 else o // block // (og // block)) * cg + rc
         v = window_read(xp, n, c, s, rk, strides, dilations, phase)
         return te.sum(widen(v, acc) * widen(w_at(o, rc, *rk), acc), axis=[rc, *rk])
 
@@ -110,9 +113,9 @@ def _conv(ins, attrs, out_types):
     xp = pad_block(x, pads[:n], pads[n:], 0)
     # A grouped weight may arrive with each group padded to whole blocks: those channels go too.
     og, ogw = out_shape[1] // group, w_shape[0] // group
+    kind = CHANNEL_CONV_BLOCK if group == 1 else DEPTHWISE_CHANNEL_BLOCK if og == 1 else GROUPED_CHANNEL_BLOCK
     y = conv_core(xp, lambda *i: w[i], w_shape, strides, attrs["dilations"], group,
-                  [out_shape[0], w_shape[0], *out_shape[2:-1], wide],
-                  CHANNEL_CONV_BLOCK if group == 1 else GROUPED_CHANNEL_BLOCK, block=CHANNEL_BLOCK)
+                  [out_shape[0], w_shape[0], *out_shape[2:-1], wide], kind, block=CHANNEL_BLOCK)
     if og == ogw:
         y = add_bias(y, ins, str(x.dtype))
         return y if wide == width else te.compute(out_shape, lambda *i: y(*i), name="conv_cut")
@@ -126,7 +129,7 @@ def tile_friendly_width(width: int) -> int:
     return next(v for v in range(width, width + 12) if fits(v))
 
 
-def _channel_blocks(types, attrs):
+def _channel_blocks(types, attrs, results=None):
     """Block a float32 conv2d weight by output channels (grouped too, each group padded to whole
     blocks; not depthwise) unless the conv is an ungrouped 1x1, stride-1 GEMM whose positions fill
     whole vectors (vectorizing along positions is as good there and needs no pack)."""
@@ -136,11 +139,18 @@ def _channel_blocks(types, attrs):
     depthwise = group > 1 and w.shape[1] == 1
     # Padding a group to whole blocks pays while it adds at most a quarter more work (68 -> 72 does).
     padded = group > 1 and og % CHANNEL_BLOCK and 4 * (-og % CHANNEL_BLOCK) <= og
-    if depthwise or w.rank != 4 or (og % CHANNEL_BLOCK and not padded) or str(w.dtype) != "f32" \
-            or not x.is_static:
+    if w.rank != 4 or str(w.dtype) != "f32" or not x.is_static:
+        return {}
+    # A channel-blocked input (ir/layouts.py) holds 8 channels per vector: read along channels.
+    blocked_input = channel_block(x.layout) == CHANNEL_BLOCK
+    blocked_output = bool(results) and channel_block(results[0].layout) == CHANNEL_BLOCK
+    if depthwise:
+        return {1: CHANNEL_BLOCKED} if blocked_input else {}
+    if og % CHANNEL_BLOCK and not padded:
         return {}
     pointwise = tuple(w.shape[2:]) == (1, 1) and set(attrs["strides"]) == {1} and not any(attrs["pads"])
-    if pointwise and group == 1 and (x.shape[2] * x.shape[3]) % CHANNEL_BLOCK == 0:
+    if pointwise and group == 1 and (x.shape[2] * x.shape[3]) % CHANNEL_BLOCK == 0 \
+            and not (blocked_input or blocked_output):
         return {}
     return {1: padded_groups(group, og) if padded else CHANNEL_BLOCKED}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from tvm import te
 
+from ...ir.layouts import channel_block
 from .registry import Prepack
 
 # 16 float32 columns: two AVX2 vectors (one AVX-512 vector), the widest register tile the GEMM rule uses.
@@ -84,3 +85,25 @@ def padded_groups(group: int, og: int) -> Prepack:
 
     return Prepack(f"oc8g{group}x{og}", pack, lambda s: (group * ogw // CHANNEL_BLOCK, *s[1:], CHANNEL_BLOCK),
                    lambda t, s: _channel_view(t, (group * ogw, *s[1:])))
+
+
+# Channel-blocked activations (ir/layouts.py): kernels read them through a logical view and write them
+# through a store block, which the schedules inline into their neighbours.
+BLOCKED_VIEW = "unpack_blocked"
+BLOCKED_STORE = "store_blocked"
+
+
+def blocked_view(t: te.Tensor, layout: str | None) -> te.Tensor:
+    """The logical NCHW tensor behind a placeholder stored as `layout` (itself when plain)."""
+    b = channel_block(layout)
+    if b is None:
+        return t
+    n, cb, h, w, _ = (int(d) for d in t.shape)
+    return te.compute((n, cb * b, h, w), lambda i, c, y, x: t[i, c // b, y, x, c % b], name=BLOCKED_VIEW)
+
+
+def blocked_store(t: te.Tensor, layout: str) -> te.Tensor:
+    """The logical NCHW tensor t written as `layout`: [N, C/b, H, W, b]."""
+    b = channel_block(layout)
+    n, c, h, w = (int(d) for d in t.shape)
+    return te.compute((n, c // b, h, w, b), lambda i, cb, y, x, k: t[i, cb * b + k, y, x], name=BLOCKED_STORE)

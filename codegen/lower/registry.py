@@ -25,7 +25,8 @@ class Prepack:
     view: Callable[..., object]
 
 
-# prepack(operand types, attrs) -> {operand index: Prepack}; applied only to Param operands with data.
+# prepack(operand types, attrs, result types) -> {operand index: Prepack}; applied only to Param operands
+# with data.
 PrepackChoice = Callable[[list, dict], dict[int, Prepack]]
 
 

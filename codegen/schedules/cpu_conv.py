@@ -6,7 +6,7 @@ import math
 
 from tvm.tirx import IndexMap
 
-from ..lower.conv import CHANNEL_CONV_BLOCK, DEPTHWISE_BLOCK, GROUPED_CHANNEL_BLOCK
+from ..lower.conv import CHANNEL_CONV_BLOCK, DEPTHWISE_BLOCK, DEPTHWISE_CHANNEL_BLOCK, GROUPED_CHANNEL_BLOCK
 from ..lower.layouts import CHANNEL_BLOCK
 from . import schedule_rule
 from .analysis import extent
@@ -41,6 +41,8 @@ def schedule_conv(sch, target) -> None:
 
 
 def _conv_kind(sch, anchor, reduce) -> str:
+    if name(sch, anchor).startswith(DEPTHWISE_CHANNEL_BLOCK):
+        return "channels"
     if name(sch, anchor).startswith(DEPTHWISE_BLOCK):
         return "depthwise"
     if name(sch, anchor).startswith(CHANNEL_CONV_BLOCK):
@@ -142,7 +144,8 @@ def _channel_conv(sch, anchor, wb, spatial, reduce, target) -> None:
     batch, o, *rows, w = spatial
     row = rows[-1] if rows else None
     blocks_per_vector = max(1, lanes // CHANNEL_BLOCK)
-    grouped = name(sch, anchor).startswith(GROUPED_CHANNEL_BLOCK)  # one block per tile: no straddling
+    depthwise = name(sch, anchor).startswith(DEPTHWISE_CHANNEL_BLOCK)
+    grouped = depthwise or name(sch, anchor).startswith(GROUPED_CHANNEL_BLOCK)  # one block per tile
     ov, fr, fw = _channel_tile(1 if grouped else extent(sch, o) // CHANNEL_BLOCK,
                                extent(sch, row) if row is not None else 1, extent(sch, w), blocks_per_vector)
     oo, o_in = split(sch, o, ov * CHANNEL_BLOCK)
@@ -152,16 +155,33 @@ def _channel_conv(sch, anchor, wb, spatial, reduce, target) -> None:
     outer = [batch, oo, *rows[:-1], *([ro] if ro is not None else []), wo]
     # Channels last in the accumulator tile, so each accumulator is one contiguous vector register.
     sch.transform_layout(anchor, ("write", 0), lambda b, c, *s: (b, *s, c))
-    schedule_pads(sch, lanes)
+    if depthwise:
+        _block_pads(sch)
+    else:
+        schedule_pads(sch, lanes)
     lay_out(sch, anchor, wb, outer, _unroll_taps(sch, reduce), [ri, wi, o_mid], lane,
             parallel_depth(sch, outer, target.cores))
+    if depthwise:  # each channel block's padded planes are made in its parallel iteration (in cache)
+        band = sch.get_loops(anchor)[0]
+        for pad in reversed(pad_blocks(sch)):
+            pad_at(sch, pad, band, lanes)
+
+
+def _block_pads(sch) -> None:
+    """A depthwise tap reads 8 channels at one position: the padded input copy is stored channel-blocked,
+    so that the read is one vector load and the copy from a blocked input a plain one."""
+    b = CHANNEL_BLOCK
+    for pad in pad_blocks(sch):
+        blocked = lambda n, c, h, w: (n, c // b, h, w, c % b)
+        sch.transform_layout(pad, ("write", 0), blocked)
+        sch.transform_block_layout(pad, blocked)
 
 
 def _channel_tile(blocks: int, rows: int, cols: int, per_vector: int) -> tuple[int, int, int]:
     """(channel blocks, rows, columns) of the register tile: at least 8 accumulators where the map
     allows, then the most FMAs per load (one broadcast per position, one load per channel block)."""
     best, best_key = (1, 1, 1), None
-    for ov in (d for d in (1, 2) if blocks % d == 0):
+    for ov in (d for d in (1, 2, 3, 4) if blocks % d == 0):
         for fr in (d for d in range(1, ACC_BUDGET + 1) if rows % d == 0):
             for fw in (d for d in range(1, ACC_BUDGET + 1) if cols % d == 0):
                 acc = math.ceil(ov / per_vector) * fr * fw

@@ -20,6 +20,7 @@ from . import (  # noqa: F401  (imported for registration)
     indexing,
     int8_dense,
     isinf,
+    layout_transform,
     linalg,
     norm,
     pool,
