@@ -31,7 +31,8 @@ def layout(module: Module, option: str) -> Module:
 
 
 def _block_function(func: Function, block: int) -> None:
-    blocked = _blocked_results(func, block)  # ids of values stored blocked
+    fixed = _already_blocked(func, block)
+    blocked = _blocked_results(func, block, fixed)  # ids of values stored blocked
     converted: dict[tuple[int, str], Value] = {}  # (id(value), layout) -> its layout_transform
     nodes: list[Node] = []
 
@@ -46,6 +47,9 @@ def _block_function(func: Function, block: int) -> None:
         return converted[key]
 
     for node in func.nodes:
+        if node.op == "layout_transform" or any(id(r) in fixed for r in node.results):
+            nodes.append(node)  # reads any layout / keeps the layout it was given
+            continue
         goes_blocked = bool(node.results) and id(node.results[0]) in blocked
         keep = _blocked_operands(node, goes_blocked)
         new = []
@@ -64,18 +68,25 @@ def _block_function(func: Function, block: int) -> None:
     func.outputs = [convert(v, PLAIN) if id(v) in blocked else v for v in func.outputs]
 
 
-def _blocked_results(func: Function, block: int) -> set[int]:
+def _already_blocked(func: Function, block: int) -> set[int]:
+    """Values typed blocked before the pass (an explicit layout_transform, a function argument)."""
+    layout = blocked_layout(block)
+    values = [*func.args, *(r for n in func.nodes for r in n.results)]
+    return {id(v) for v in values if v.type.layout == layout}
+
+
+def _blocked_results(func: Function, block: int, fixed: set[int]) -> set[int]:
     """The values to store blocked: those that may be (forward), less those no user reads blocked
     (backward, repeated): a conv feeding only a concat or a pool then writes NCHW itself, rather than
     a transform back after it."""
-    blocked: set[int] = set()
+    blocked = set(fixed)
     for node in func.nodes:
-        if _result_blocked(node, blocked, block):
+        if node.results and id(node.results[0]) not in fixed and _result_blocked(node, blocked, block):
             blocked.add(id(node.results[0]))
     while True:
         read_blocked = {id(node.operands[i]) for node in func.nodes
                         for i in _blocked_operands(node, bool(node.results) and id(node.results[0]) in blocked)}
-        unread = {v for v in blocked if v not in read_blocked}
+        unread = {v for v in blocked - fixed if v not in read_blocked}
         if not unread:
             return blocked
         blocked -= unread
@@ -83,9 +94,9 @@ def _blocked_results(func: Function, block: int) -> set[int]:
 
 def _blocked_operands(node: Node, result_blocked: bool) -> set[int]:
     """Operand positions a node reads blocked: a conv2d its input whatever its own result (its kernel
-    reads the input as broadcast scalars, or as channel vectors); an elementwise op storing its result
-    blocked its operands of the result's shape (scalars and broadcast constants stay)."""
-    if node.op == "conv2d":
+    reads the input as broadcast scalars, or as channel vectors), a layout_transform its input; an
+    elementwise op storing its result blocked its operands of the result's shape (scalars stay)."""
+    if node.op in ("conv2d", "layout_transform"):
         return {0}
     if not result_blocked:
         return set()

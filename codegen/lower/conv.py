@@ -9,7 +9,7 @@ from __future__ import annotations
 from tvm import te, tirx
 
 from ...ir.layouts import channel_block
-from .layouts import CHANNEL_BLOCK, CHANNEL_BLOCKED, CHANNEL_VIEW, padded_groups
+from .layouts import BLOCKED_VIEW, CHANNEL_BLOCK, CHANNEL_BLOCKED, CHANNEL_VIEW, padded_groups
 from .linalg import acc_dtype, finish, widen
 from .registry import lowering
 
@@ -22,6 +22,8 @@ CHANNEL_CONV_BLOCK = "conv_channels"
 GROUPED_CHANNEL_BLOCK = "conv_channels_grouped"
 # A depthwise convolution vectorized along channels (a channel-blocked input, ir/layouts.py).
 DEPTHWISE_CHANNEL_BLOCK = "depthwise_channels"
+# An ungrouped one reading a channel-blocked input.
+BLOCKED_INPUT_CHANNEL_BLOCK = CHANNEL_CONV_BLOCK + "_blocked_input"
 
 
 def pad_block(x: te.Tensor, before, after, value, stride=None, phase: int = 1) -> te.Tensor:
@@ -114,6 +116,8 @@ def _conv(ins, attrs, out_types):
     # A grouped weight may arrive with each group padded to whole blocks: those channels go too.
     og, ogw = out_shape[1] // group, w_shape[0] // group
     kind = CHANNEL_CONV_BLOCK if group == 1 else DEPTHWISE_CHANNEL_BLOCK if og == 1 else GROUPED_CHANNEL_BLOCK
+    if group == 1 and getattr(x.op, "name", None) == BLOCKED_VIEW:
+        kind = BLOCKED_INPUT_CHANNEL_BLOCK
     y = conv_core(xp, lambda *i: w[i], w_shape, strides, attrs["dilations"], group,
                   [out_shape[0], w_shape[0], *out_shape[2:-1], wide], kind, block=CHANNEL_BLOCK)
     if og == ogw:

@@ -5,12 +5,19 @@ from __future__ import annotations
 import math
 
 from tvm.tirx import IndexMap
+from tvm.tirx.analysis import undefined_vars
 
-from ..lower.conv import CHANNEL_CONV_BLOCK, DEPTHWISE_BLOCK, DEPTHWISE_CHANNEL_BLOCK, GROUPED_CHANNEL_BLOCK
-from ..lower.layouts import CHANNEL_BLOCK
+from ..lower.conv import (
+    BLOCKED_INPUT_CHANNEL_BLOCK,
+    CHANNEL_CONV_BLOCK,
+    DEPTHWISE_BLOCK,
+    DEPTHWISE_CHANNEL_BLOCK,
+    GROUPED_CHANNEL_BLOCK,
+)
+from ..lower.layouts import BLOCKED_STORE, CHANNEL_BLOCK
 from . import schedule_rule
 from .analysis import extent
-from .cpu import schedule_reduce, schedule_reduction_block, vectorize_spatial
+from .cpu import _bindings, schedule_reduce, schedule_reduction_block, vectorize_spatial
 from .cpu_linalg import finish_rest, others, tile_anchor, vectors
 from .tiling import (
     ACC_BUDGET,
@@ -159,12 +166,45 @@ def _channel_conv(sch, anchor, wb, spatial, reduce, target) -> None:
         _block_pads(sch)
     else:
         schedule_pads(sch, lanes)
-    lay_out(sch, anchor, wb, outer, _unroll_taps(sch, reduce), [ri, wi, o_mid], lane,
-            parallel_depth(sch, outer, target.cores))
+    blocked_out = _stores_blocked(sch, wb) and not depthwise
+    lay_out(sch, anchor, wb, outer, _unroll_taps(sch, _split_blocked_channels(sch, anchor, reduce)),
+            [ri, wi, o_mid], lane, parallel_depth(sch, outer, target.cores), vectorize_wb=not blocked_out)
+    if blocked_out:
+        _store_channel_vectors(sch, wb)
     if depthwise:  # each channel block's padded planes are made in its parallel iteration (in cache)
         band = sch.get_loops(anchor)[0]
         for pad in reversed(pad_blocks(sch)):
             pad_at(sch, pad, band, lanes)
+
+
+def _stores_blocked(sch, wb) -> bool:
+    """Whether the write-back ends in a channel-blocked output (ir/layouts.py), inlined or not yet."""
+    blocks = sch.get_child_blocks(sch.get_sblock("root"))
+    return len(sch.get(wb).writes[0].source.shape) == 5 or any(name(sch, b) == BLOCKED_STORE for b in blocks)
+
+
+def _store_channel_vectors(sch, wb) -> None:
+    """The write-back into a blocked output runs along channels, innermost: one vector store per
+    position and channel block (along positions, each lane would land 8 floats apart)."""
+    loops = sch.get_loops(wb)
+    _, channel_value = _bindings(sch, wb)[1]
+    used = undefined_vars(channel_value, [])
+    channel = next(lp for lp in reversed(loops) if any(sch.get(lp).loop_var.same_as(v) for v in used))
+    own = loops[loops.index(channel):]
+    sch.reorder(*own[1:], channel)
+    _, lane = sch.split(channel, [None, CHANNEL_BLOCK])
+    sch.vectorize(lane)
+
+
+def _split_blocked_channels(sch, anchor, reduce: list) -> list:
+    """A 1x1 conv over a blocked input: its channel loop split by the block (the block then unrolled
+    with the taps), so that each broadcast reads a constant offset, not one computed from c // 8, c % 8."""
+    reads_blocked = name(sch, anchor).startswith(BLOCKED_INPUT_CHANNEL_BLOCK)
+    taps = all(extent(sch, lp) == 1 for lp in reduce[1:])
+    if not (reads_blocked and taps) or (extent(sch, reduce[0]) or 1) % CHANNEL_BLOCK:
+        return reduce
+    rco, rci = sch.split(reduce[0], [None, CHANNEL_BLOCK])
+    return [rco, rci, *reduce[1:]]  # lay_out's caller unrolls all but the first
 
 
 def _block_pads(sch) -> None:

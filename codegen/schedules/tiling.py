@@ -125,9 +125,11 @@ def split_even(sch, loop, most: int):
     return split(sch, loop, divisors(extent(sch, loop) or 1, most)[-1])
 
 
-def lay_out(sch, anchor, wb, outer: list, reduce: list, inner: list, vec, parallel: int) -> None:
+def lay_out(sch, anchor, wb, outer: list, reduce: list, inner: list, vec, parallel: int,
+            vectorize_wb: bool = True) -> None:
     """Order the anchor's loops outer | reduce | inner (unrolled) | vec (vectorized); the write-back
-    goes inside the last outer loop; the first `parallel` outer loops run on the thread pool."""
+    goes inside the last outer loop (its innermost loop vectorized unless told not to); the first
+    `parallel` outer loops run on the thread pool."""
     inner = [lp for lp in inner if lp is not None]
     sch.reorder(*outer, *reduce, *inner, *([vec] if vec is not None else []))
     lead = sch.fuse(*outer[:parallel]) if parallel > 1 else outer[0]
@@ -139,7 +141,8 @@ def lay_out(sch, anchor, wb, outer: list, reduce: list, inner: list, vec, parall
         sch.unroll(lp)
     if vec is not None:
         sch.vectorize(vec)
-        sch.vectorize(sch.get_loops(wb)[-1])
+        if vectorize_wb:
+            sch.vectorize(sch.get_loops(wb)[-1])
     if reduce:
         sch.decompose_reduction(anchor, reduce[0])
 
