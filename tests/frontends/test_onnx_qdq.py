@@ -55,3 +55,18 @@ def test_onnxruntime_quantized_model_keeps_int8_weights_and_matches(tmp_path, fm
     y_scale = float(numpy_helper.to_array(next(t for t in onnx.load(str(tmp_path / "q.onnx")).graph.initializer
                                                if t.name.startswith("y_scale"))))
     assert np.abs(got - run_ort(tmp_path / "q.onnx", x, optimize=True)).max() <= 4 * y_scale + 1e-6
+
+
+def test_onnxruntime_dynamic_quantization_imports_and_matches(tmp_path):
+    """quantize_dynamic: int8 weights through MatMulInteger, activations quantized at run time by
+    DynamicQuantizeLinear; the weights stay int8 constants in kernforge's IR."""
+    rng = np.random.default_rng(1)
+    float_mlp(tmp_path / "f.onnx", rng)
+    quantization.quantize_dynamic(str(tmp_path / "f.onnx"), str(tmp_path / "q.onnx"))
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "q.onnx")).graph.node}
+    assert {"MatMulInteger", "DynamicQuantizeLinear"} <= ops
+    cm = kernforge.compile(str(tmp_path / "q.onnx"))
+    assert "matmul_integer(" in cm.ir() and "xi8>" in cm.ir()
+    x = rng.standard_normal((4, 64)).astype(np.float32)
+    (got,) = cm.run([x]).values()
+    np.testing.assert_allclose(got, run_ort(tmp_path / "q.onnx", x, optimize=False), rtol=1e-5, atol=1e-5)
