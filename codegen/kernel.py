@@ -61,8 +61,9 @@ def arg_packs(node: Node) -> dict[int, Prepack]:
     packs: dict[int, Prepack] = {}
     for inner in body.nodes:
         choose = get_lowering(inner.op).prepack
-        wanted = choose([v.type for v in inner.operands], inner.attrs, [r.type for r in inner.results]) \
-            if choose else {}
+        computed = frozenset(j for j, v in enumerate(inner.operands) if id(v) not in arg_index)
+        wanted = choose([v.type for v in inner.operands], inner.attrs, [r.type for r in inner.results],
+                        computed) if choose else {}
         for j, pack in wanted.items():
             i = arg_index.get(id(inner.operands[j])) if j < len(inner.operands) else None
             if i is not None and isinstance(node.operands[i], Param) and node.operands[i].data is not None:

@@ -133,7 +133,20 @@ def tile_friendly_width(width: int) -> int:
     return next(v for v in range(width, width + 12) if fits(v))
 
 
-def _channel_blocks(types, attrs, results=None):
+# A stride-1 depthwise conv on NCHW maps wider than this vectorizes along the width instead.
+DEPTHWISE_WIDE = 56
+
+
+def depthwise_along_channels(x, attrs, input_computed: bool) -> bool:
+    """A depthwise conv reading an NCHW kernel argument vectorizes along channel blocks too (its
+    padded copy made blocked, per block) where vectors along the width would be short or strided
+    (measured). Inside a block kernel its input is computed per row band, so it stays NCHW."""
+    if input_computed or x.shape[1] % CHANNEL_BLOCK:
+        return False
+    return x.shape[-1] <= DEPTHWISE_WIDE or set(attrs["strides"]) != {1}
+
+
+def _channel_blocks(types, attrs, results=None, computed=frozenset()):
     """Block a float32 conv2d weight by output channels (grouped too, each group padded to whole
     blocks; not depthwise) unless the conv is an ungrouped 1x1, stride-1 GEMM whose positions fill
     whole vectors (vectorizing along positions is as good there and needs no pack)."""
@@ -149,7 +162,8 @@ def _channel_blocks(types, attrs, results=None):
     blocked_input = channel_block(x.layout) == CHANNEL_BLOCK
     blocked_output = bool(results) and channel_block(results[0].layout) == CHANNEL_BLOCK
     if depthwise:
-        return {1: CHANNEL_BLOCKED} if blocked_input else {}
+        along_channels = blocked_input or depthwise_along_channels(x, attrs, 0 in computed)
+        return {1: CHANNEL_BLOCKED} if along_channels else {}
     if og % CHANNEL_BLOCK and not padded:
         return {}
     pointwise = tuple(w.shape[2:]) == (1, 1) and set(attrs["strides"]) == {1} and not any(attrs["pads"])

@@ -57,13 +57,13 @@ def finish(t: te.Tensor, dt: str) -> te.Tensor:
     return t if str(t.dtype) == dt else te.compute(t.shape, lambda *i: t(*i).astype(dt), name=f"{t.op.name}_cast")
 
 
-def _b_panel(types, attrs, results=None):
+def _b_panel(types, attrs, results=None, computed=frozenset()):
     """A 2-D weight on the right is packed into 16-column panels, whatever its orientation."""
     b = types[1]
     return {1: PANEL_T if attrs.get("trans_b") else PANEL} if b.rank == 2 else {}
 
 
-def _dense_panel(types, attrs, results=None):
+def _dense_panel(types, attrs, results=None, computed=frozenset()):
     return {1: PANEL_T}
 
 

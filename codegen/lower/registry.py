@@ -25,9 +25,9 @@ class Prepack:
     view: Callable[..., object]
 
 
-# prepack(operand types, attrs, result types) -> {operand index: Prepack}; applied only to Param operands
-# with data.
-PrepackChoice = Callable[[list, dict], dict[int, Prepack]]
+# prepack(operand types, attrs, result types, indices of operands computed inside the kernel)
+# -> {operand index: Prepack}; applied only to Param operands with data.
+PrepackChoice = Callable[[list, dict, list, frozenset], dict[int, Prepack]]
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,15 @@ def test_grouped_conv_pads_each_group_to_whole_channel_blocks():
     assert "conv_channels_grouped" in text and "(1, 48, 7, 7)" in text, text  # 2 x 24 computed, 40 kept
 
 
+def test_narrow_nchw_depthwise_vectorizes_along_channel_blocks():
+    """A depthwise conv on a narrow NCHW map (whole blocks of channels) reads a per-block padded copy."""
+    text = scheduled_script(CORRECTNESS["conv-depthwise-nchw-channels"])
+    assert "depthwise_channels" in text and "(1, 2, 11, 13, 8)" in text, text
+    wide = scheduled_script(module("conv2d", {"x": (1, 16, 64, 64)}, {"w": rand(16, 1, 3, 3)},
+                                   pads=[1, 1, 1, 1], group=16))
+    assert "depthwise_channels" not in wide, wide
+
+
 def test_pads_are_split_from_copies():
     text = scheduled_script(STRUCTURE["conv-3x3"])
     assert "pad_pad_const" in text and "if_then_else" not in text, text
@@ -137,6 +146,8 @@ CORRECTNESS = {
     "dense-prime-rows": module("dense", {"x": (197, 33)}, {"w": rand(29, 33, seed=1), "b": rand(29, seed=2)}),
     "conv1d-one-band": module("conv1d", {"x": (1, 4, 37)}, {"w": rand(6, 4, 3)}, pads=[1, 1]),
     "conv3d-odd": module("conv3d", {"x": (1, 2, 5, 7, 9)}, {"w": rand(4, 2, 3, 3, 3)}, pads=[1] * 6),
+    "conv-depthwise-nchw-channels": module("conv2d", {"x": (1, 16, 9, 11)}, {"w": rand(16, 1, 3, 3)},
+                                           pads=[1, 1, 1, 1], group=16, strides=[2, 2]),
     "conv-grouped": module("conv2d", {"x": (1, 4, 7, 9)}, {"w": rand(6, 2, 3, 3)}, pads=[1] * 4, group=2),
     "conv-channels-stride2": module("conv2d", {"x": (1, 5, 15, 13)}, {"w": rand(16, 5, 3, 3), "b": rand(16, seed=2)},
                                     strides=[2, 2], pads=[1, 0, 1, 2]),
