@@ -70,9 +70,11 @@ def strides(call_s: dict[str, float], repeat: int, budget_s: float) -> dict[str,
 
 
 # Each system's turn in a round: a pause, then one untimed call, then BLOCK timed calls. The thread pools
-# of onnxruntime and TVM spin a while after each call and would tax whichever system ran next; the
-# pause and the warm-up call absorb that, so every system is timed in its own steady state.
-SETTLE_S, BLOCK = 0.05, 2
+# of onnxruntime, TVM and OpenBLAS spin a while after each call and would tax whichever system ran next;
+# the pause and the warm-up call absorb that, so every system is timed in its own steady state. OpenBLAS
+# (NumPy) spins longest: 2^28 cycles by default, about 0.1 s; a 0.05 s pause left the next system at half
+# speed on 2 cores (1024^3 GEMM: 21.5 ms after NumPy's turn, 11.5-11.9 ms with 0.2 s).
+SETTLE_S, BLOCK = 0.2, 2
 
 
 def interleaved(fns: dict[str, Callable[[], object]], call_s: dict[str, float], repeat: int,
