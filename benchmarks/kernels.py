@@ -59,6 +59,9 @@ CASES = {
     "conv3x3s2_128_56": _conv(128, 128, 56, 3, stride=2),
     "conv3x3_512_7": _conv(512, 512, 7, 3),
     "conv1x1_1024_14": _conv(1024, 256, 14, 1),
+    "conv1x1_512_1000_13": _conv(512, 1000, 13, 1),  # SqueezeNet's conv10
+    "gconv1x1_272_68_g4_28": _conv(272, 68, 28, 1, group=4),  # ShuffleNet's grouped 1x1 convs
+    "gconv1x1_68_272_g4_28": _conv(68, 272, 28, 1, group=4),
     "maxpool3x3s2_64_112": KernelCase("max_pool", {"x": (1, 64, 112, 112)},
                                       attrs={"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1] * 4},
                                       onnx_op="MaxPool", onnx_attrs={"kernel_shape": [3, 3], "strides": [2, 2],

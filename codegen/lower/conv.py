@@ -24,6 +24,8 @@ GROUPED_CHANNEL_BLOCK = "conv_channels_grouped"
 DEPTHWISE_CHANNEL_BLOCK = "depthwise_channels"
 # An ungrouped one reading a channel-blocked input.
 BLOCKED_INPUT_CHANNEL_BLOCK = CHANNEL_CONV_BLOCK + "_blocked_input"
+# Annotation on a grouped convolution's block: its output channels per group.
+GROUP_ATTR = "outputs_per_group"
 
 
 def pad_block(x: te.Tensor, before, after, value, stride=None, phase: int = 1) -> te.Tensor:
@@ -83,7 +85,8 @@ def conv_core(xp: te.Tensor, w_at, w_shape, strides, dilations, group: int, out_
         v = window_read(xp, n, c, s, rk, strides, dilations, phase)
         return te.sum(widen(v, acc) * widen(w_at(o, rc, *rk), acc), axis=[rc, *rk])
 
-    return te.compute(out_shape, f, name=name)
+    # The schedules read the group size here: a register tile of output channels stays in one group.
+    return te.compute(out_shape, f, name=name, attrs={GROUP_ATTR: og} if group > 1 else None)
 
 
 def add_bias(y: te.Tensor, ins, dt: str) -> te.Tensor:
@@ -148,8 +151,9 @@ def depthwise_along_channels(x, attrs, input_computed: bool) -> bool:
 
 def _channel_blocks(types, attrs, results=None, computed=frozenset()):
     """Block a float32 conv2d weight by output channels (grouped too, each group padded to whole
-    blocks; not depthwise) unless the conv is an ungrouped 1x1, stride-1 GEMM whose positions fill
-    whole vectors (vectorizing along positions is as good there and needs no pack)."""
+    blocks; not depthwise) unless the conv is a 1x1, stride-1 GEMM (one per group) whose positions
+    fill whole vectors: vectorizing along positions is as good there, needs no pack, and no cut of
+    padded channels (ShuffleNet's 68 -> 272, 4 groups, 28x28: 0.57 -> 0.10 ms)."""
     x, w = types[:2]
     group = attrs["group"]
     og = w.shape[0] // group
@@ -167,8 +171,7 @@ def _channel_blocks(types, attrs, results=None, computed=frozenset()):
     if og % CHANNEL_BLOCK and not padded:
         return {}
     pointwise = tuple(w.shape[2:]) == (1, 1) and set(attrs["strides"]) == {1} and not any(attrs["pads"])
-    if pointwise and group == 1 and (x.shape[2] * x.shape[3]) % CHANNEL_BLOCK == 0 \
-            and not (blocked_input or blocked_output):
+    if pointwise and (x.shape[2] * x.shape[3]) % CHANNEL_BLOCK == 0 and not (blocked_input or blocked_output):
         return {}
     return {1: padded_groups(group, og) if padded else CHANNEL_BLOCKED}
 

@@ -12,6 +12,7 @@ from ..lower.conv import (
     CHANNEL_CONV_BLOCK,
     DEPTHWISE_BLOCK,
     DEPTHWISE_CHANNEL_BLOCK,
+    GROUP_ATTR,
     GROUPED_CHANNEL_BLOCK,
 )
 from ..lower.layouts import BLOCKED_STORE, CHANNEL_BLOCK
@@ -91,11 +92,20 @@ def _pointwise_conv(sch, anchor, wb, spatial, reduce, target) -> None:
         vectorize_spatial(sch, wb, target)
         return
     batch, o, p = flat
-    po, vec = split(sch, p, vector_factor(extent(sch, p), lanes))
-    (fo,) = row_tiles([extent(sch, o)], vectors(sch, vec, lanes), [0])
+    per_group = sch.get(anchor).annotations.get(GROUP_ATTR)
+    if per_group is not None and extent(sch, p) % lanes == 0:
+        # Output channels of one group only (their input rows are then the tile's): the tile's
+        # channels and position vectors are chosen together, 17 channels a group taking 1 x 7.
+        fo, nvec = row_tiles([int(per_group), extent(sch, p) // lanes], 1, [0, 1])
+        po, pv = split(sch, p, nvec * lanes)
+        pv, vec = split(sch, pv, lanes) if pv is not None else (None, None)
+    else:
+        po, vec = split(sch, p, vector_factor(extent(sch, p), lanes))
+        (fo,) = row_tiles([extent(sch, o)], vectors(sch, vec, lanes), [0])
+        pv = None
     oo, oi = split(sch, o, fo)
     outer = [batch, po, oo]
-    lay_out(sch, anchor, wb, outer, reduce, [oi], vec, parallel_depth(sch, outer, target.cores))
+    lay_out(sch, anchor, wb, outer, reduce, [oi, pv], vec, parallel_depth(sch, outer, target.cores))
 
 
 def _flatten_positions(sch, anchor, wb, sizes: list[int]) -> None:

@@ -105,6 +105,19 @@ def test_grouped_conv_pads_each_group_to_whole_channel_blocks():
     assert "conv_channels_grouped" in text and "(1, 48, 7, 7)" in text, text  # 2 x 24 computed, 40 kept
 
 
+@pytest.mark.parametrize("name", ["conv-grouped-pointwise-17", "conv-grouped-pointwise-68"])
+def test_grouped_pointwise_conv_tiles_positions_within_one_group(name):
+    """A grouped 1x1 conv whose positions fill whole vectors runs as one GEMM per group: no packed
+    weight, no padded channels to cut, and a register tile of one group's channels only."""
+    cm = kernforge.compile(CORRECTNESS[name], opt_level=0)
+    assert all("@" not in key for key in cm.executor.param_arrays), list(cm.executor.param_arrays)
+    text = scheduled_script(CORRECTNESS[name])
+    channel = re.search(r'sblock\("conv_update"\).*?v1 = T\.axis\.spatial\(\d+, (?:[^\n]*\* (\d+) \+ )?\w+\)', text, re.S)
+    assert channel and "T.vectorized(8)" in text, text
+    assert (17 if name.endswith("17") else 68) % int(channel.group(1) or 1) == 0, text
+    assert "conv_cut" not in text and "conv_channels" not in text, text
+
+
 def test_narrow_nchw_depthwise_vectorizes_along_channel_blocks():
     """A depthwise conv on a narrow NCHW map (whole blocks of channels) reads a per-block padded copy."""
     text = scheduled_script(CORRECTNESS["conv-depthwise-nchw-channels"])
@@ -148,6 +161,9 @@ CORRECTNESS = {
     "conv3d-odd": module("conv3d", {"x": (1, 2, 5, 7, 9)}, {"w": rand(4, 2, 3, 3, 3)}, pads=[1] * 6),
     "conv-depthwise-nchw-channels": module("conv2d", {"x": (1, 16, 9, 11)}, {"w": rand(16, 1, 3, 3)},
                                            pads=[1, 1, 1, 1], group=16, strides=[2, 2]),
+    "conv-grouped-pointwise-17": module("conv2d", {"x": (1, 68, 8, 8)}, {"w": rand(68, 17, 1, 1)}, group=4),
+    "conv-grouped-pointwise-68": module("conv2d", {"x": (1, 68, 8, 8)}, {"w": rand(272, 17, 1, 1),
+                                                                       "b": rand(272, seed=2)}, group=4),
     "conv-grouped": module("conv2d", {"x": (1, 4, 7, 9)}, {"w": rand(6, 2, 3, 3)}, pads=[1] * 4, group=2),
     "conv-channels-stride2": module("conv2d", {"x": (1, 5, 15, 13)}, {"w": rand(16, 5, 3, 3), "b": rand(16, seed=2)},
                                     strides=[2, 2], pads=[1, 0, 1, 2]),
