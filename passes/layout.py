@@ -1,11 +1,12 @@
 """layout=NCHW8c: channel-blocked activations between the convolutions that vectorize along channels.
 
 A conv2d whose output channels fill whole blocks writes its result blocked (its kernel then stores
-one vector of 8 channels per position instead of scattering them over 8 planes); elementwise ops keep
-the layout of their same-shaped operands; every other consumer and the function's outputs get a
-`layout_transform` back to NCHW, so transforms appear only at the edges of blocked regions. Types
-keep their logical shapes (ir/layouts.py): the IR means the same and the interpreter runs it as is.
-Weights are pre-packed at compile time by codegen (codegen/lower/layouts.py), once per weight.
+one vector of 8 channels per position instead of scattering them over 8 planes); elementwise ops
+keep the layout of their same-shaped operands, a concat along channels (whole blocks) that of its
+inputs; every other consumer and the function's outputs get a `layout_transform` back to NCHW, so
+transforms appear only at the edges of blocked regions. Types keep their logical shapes
+(ir/layouts.py): the IR means the same and the interpreter runs it as is. Weights are pre-packed at
+compile time by codegen (codegen/lower/layouts.py), once per weight.
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ def _blocked_operands(node: Node, result_blocked: bool) -> set[int]:
         return {0}
     if not result_blocked:
         return set()
+    if node.op == "concat":
+        return set(range(len(node.operands)))
     shape = node.results[0].type.shape
     return {i for i, v in enumerate(node.operands) if v.type.shape == shape}
 
@@ -112,6 +115,8 @@ def _result_blocked(node: Node, blocked: set[int], block: int) -> bool:
         return False
     if node.op == "conv2d":
         return _conv_blocks(node, id(node.operands[0]) in blocked, block)
+    if node.op == "concat":
+        return _concat_blocks(node, blocked, block)
     if get_op(node.op).fusion not in (ELEMWISE, BROADCAST):
         return False
     same = [v for v in node.operands if v.type.shape == t.shape]
@@ -119,6 +124,15 @@ def _result_blocked(node: Node, blocked: set[int], block: int) -> bool:
     # other operands must broadcast along nothing but whole tensors (scalars): a per-channel
     # constant [C, 1, 1] would need its own blocked view
     return any(id(v) in blocked for v in same) and all(_numel(v) == 1 for v in rest)
+
+
+def _concat_blocks(node: Node, blocked: set[int], block: int) -> bool:
+    """A concat along channels of whole blocks is a concat of blocks: blocked when an input is
+    (SqueezeNet's fire modules, DenseNet's dense blocks, Inception's branches)."""
+    axis = node.attrs["axis"] % 4
+    whole = all(v.type.rank == 4 and isinstance(v.type.shape[1], int) and v.type.shape[1] % block == 0
+                for v in node.operands)
+    return axis == 1 and whole and any(id(v) in blocked for v in node.operands)
 
 
 def _conv_blocks(node: Node, input_blocked: bool, block: int) -> bool:
