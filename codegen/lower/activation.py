@@ -143,12 +143,18 @@ def _celu(x, alpha):
 
 
 def _clip(x, lo, hi):
-    return keep_nan(x, tirx.min(tirx.max(x, const(lo, x)), const(hi, x)))
+    return clamp(x, const(lo, x), const(hi, x))
 
 
-def keep_nan(x, clamped):
-    """clamped, but NaN where x is NaN, as NumPy's clip (LLVM's min and max return the other operand)."""
-    return tirx.Select(tirx.isnan(x), x, clamped) if expr_dtype(x).startswith(("float", "bfloat")) else clamped
+def clamp(x, lo=None, hi=None):
+    """x clamped to [lo, hi] (None: unbounded). Float NaN stays NaN, as in NumPy's clip: each bound is
+    a select on `bound < x` / `x < bound`, false for NaN (LLVM's min and max return the other
+    operand), and plain selects vectorize where an isnan test inside a fused write-back did not."""
+    if not expr_dtype(x).startswith(("float", "bfloat")):
+        x = x if hi is None else tirx.min(x, hi)
+        return x if lo is None else tirx.max(x, lo)
+    x = x if lo is None else tirx.Select(x < lo, lo, x)
+    return x if hi is None else tirx.Select(hi < x, hi, x)
 
 
 # name -> f(x, **attrs) on a widened scalar expression; each mirrors its NumPy reference.

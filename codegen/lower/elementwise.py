@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tvm import te, tirx, topi
 
-from .activation import exp, keep_nan
+from .activation import clamp, exp
 from .registry import lowering
 
 _BINARY = {
@@ -107,8 +107,7 @@ def _clip(ins, attrs, out_types):
     lo, hi = attrs["min"], attrs["max"]
 
     def f(*i):
-        v = x(*i)
-        v = v if hi is None else tirx.min(v, tirx.const(hi, x.dtype))
-        return keep_nan(x(*i), v if lo is None else tirx.max(v, tirx.const(lo, x.dtype)))
+        bound = lambda b: None if b is None else tirx.const(b, x.dtype)
+        return clamp(x(*i), bound(lo), bound(hi))
 
     return te.compute(x.shape, f, name="clip")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from tvm import te, tirx
 
 from ..dtypes import tvm_dtype
-from .activation import convert, keep_nan
+from .activation import clamp, convert
 from .fp8 import FORMATS, f8_to_f32, f32_to_f8
 from .linalg import expr_dtype
 from .registry import lowering
@@ -39,8 +39,7 @@ def _quantize(ins, attrs, out_types):
         if zero is not None:
             y = y + convert(_param_at(zero, i, axis, bs), f32)  # an fp8 zero point needs the exact widening
         if attrs["saturate"] or not out.is_float:
-            clamped = tirx.max(tirx.min(y, tirx.const(float(out.max), f32)), tirx.const(float(out.min), f32))
-            y = keep_nan(y, clamped) if out.is_float else clamped
+            y = clamp(y, tirx.const(float(out.min), f32), tirx.const(float(out.max), f32))
         dt = tvm_dtype(out)
         return f32_to_f8(y, dt) if dt in FORMATS else y.astype(dt)
 
