@@ -12,6 +12,7 @@ from .analysis import REDUCE_ITER, blocks, extent, inline_all, is_reduction
 from .cpu import rfactor_lanes, schedule_reduce, schedule_reduction_block, vectorize_lanes, vectorize_spatial
 from .tiling import (
     anchor_block,
+    epilogue_at,
     in_parallel_loop,
     inner_width,
     lay_out,
@@ -155,6 +156,8 @@ def schedule_pool(sch, target) -> None:
             pass
     for pad in reversed(pad_blocks(sch)):  # consumers first: a phase block reads its pad
         pad_at(sch, pad, plane, lanes)
+    # avg_pool's division by the window counts (and fused epilogues) on each plane while in cache
+    epilogue_at(sch, final, plane)
     finish_rest(sch, rest, target)
 
 

@@ -136,7 +136,7 @@ def lay_out(sch, anchor, wb, outer: list, reduce: list, inner: list, vec, parall
     sch.parallel(lead)
     at = outer[-1] if len(outer) > parallel else lead
     sch.reverse_compute_at(wb, at)
-    _epilogue_at(sch, wb, at)
+    epilogue_at(sch, wb, at)
     for lp in inner:
         sch.unroll(lp)
     if vec is not None:
@@ -147,7 +147,7 @@ def lay_out(sch, anchor, wb, outer: list, reduce: list, inner: list, vec, parall
         sch.decompose_reduction(anchor, reduce[0])
 
 
-def _epilogue_at(sch, wb, at) -> None:
+def epilogue_at(sch, wb, at) -> None:
     """Consumers that could not be inlined into the write-back (they read other intermediates) follow
     it into the tile loop, each vectorized along its innermost loop; the rest stay at the root."""
     block = wb
@@ -157,7 +157,9 @@ def _epilogue_at(sch, wb, at) -> None:
             sch.reverse_compute_at(block, at)
         except (ScheduleError, ValueError):  # ValueError: a read TVM cannot invert (a channel cut)
             return
-        sch.vectorize(sch.get_loops(block)[-1])
+        innermost = sch.get_loops(block)[-1]
+        if not sch.get(innermost).same_as(sch.get(at)):  # a one-point block has no loop of its own
+            sch.vectorize(innermost)
 
 
 def parallel_depth(sch, outer: list, cores: int) -> int:
