@@ -14,12 +14,14 @@ from .registry import lowering
 
 def unpacked_code(w: te.Tensor, bits: int):
     """code(n, k) of the [N, words] u32 tensor w (ir/quantization.pack's layout), as float32."""
-    block, mask = LANES * (32 // bits), tirx.const((1 << bits) - 1, "uint32")
+    per, mask = 32 // bits, tirx.const((1 << bits) - 1, "uint32")
 
     def code(n, k):
-        r = tirx.floormod(k, block)
-        word = w[n, tirx.floordiv(k, block) * LANES + tirx.floormod(r, LANES)]
-        shift = (tirx.floordiv(r, LANES) * bits).astype("uint32")
+        # through k's vector index k // LANES: a vector of LANES codes then has one word offset and one
+        # shift, which TVM proves for any split of k into whole vectors (not so for k mod the block)
+        vec, lane = tirx.floordiv(k, LANES), tirx.floormod(k, LANES)
+        word = w[n, tirx.floordiv(vec, per) * LANES + lane]
+        shift = (tirx.floormod(vec, per) * bits).astype("uint32")
         return tirx.bitwise_and(tirx.shift_right(word, shift), mask).astype("float32")
 
     return code

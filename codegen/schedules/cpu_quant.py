@@ -5,9 +5,19 @@ per group; the small per-group input sums and offset terms at the root."""
 
 from __future__ import annotations
 
+from ...ir.quantization import LANES
 from . import schedule_rule
 from .analysis import blocks, extent, inline_all
-from .cpu import _parallel, _try, _work, loop_kinds, schedule_opaque, schedule_reduction_block, vectorize_spatial
+from .cpu import (
+    REDUCE,
+    _parallel,
+    _try,
+    _work,
+    loop_kinds,
+    schedule_opaque,
+    schedule_reduction_block,
+    vectorize_spatial,
+)
 
 # Bytes of partial sums per chunk of rows, kept in cache. Buffers live per chunk, not per row: a buffer
 # inside a parallel loop costs a workspace allocation per iteration.
@@ -16,18 +26,20 @@ CHUNK_BYTES = 32 * 1024
 _OWN = ("group_dot", "group_dot_init", "scaled_lanes", "scaled_lanes_init")
 
 
-def _lanes_inside(sch, block, target) -> None:
-    """Move the block's reduction loop outside its lane loop; the lanes become unrolled vectors."""
+def _lanes_inside(sch, block, width: int) -> None:
+    """Move the block's reduction loop (if any is left: a group of one vector of lanes has none)
+    outside its lane loop; the lanes become unrolled vectors of `width`."""
     loops = sch.get_loops(block)
-    lane, red = loops[-2], loops[-1]
-    sch.reorder(red, lane)
-    width = target.vector_lanes_f32
+    red = loops[-1] if loop_kinds(sch, block)[-1] == REDUCE else None
+    lane = loops[-2] if red else loops[-1]
+    if red:
+        sch.reorder(red, lane)
     if (extent(sch, lane) or 0) % width == 0:
-        vecs, vec = sch.split(lane, [None, width])
-        sch.unroll(vecs)
+        lane, vec = sch.split(lane, [None, width])
+        sch.unroll(lane)
         sch.vectorize(vec)
     # vectorize first: s_tir refuses to vectorize over an update block whose init was split off
-    sch.decompose_reduction(block, red)
+    sch.decompose_reduction(block, red or lane)
 
 
 @schedule_rule("llvm", "quant_dense")
@@ -51,8 +63,9 @@ def schedule_quant_dense(sch, target) -> None:
     _parallel(sch, chunk, work, target)
     sch.compute_at(scaled, chunk)
     sch.compute_at(part, chunk)
-    _lanes_inside(sch, part, target)
-    _lanes_inside(sch, scaled, target)
+    # codes are packed LANES words wide (one shift per LANES codes): wider vectors would gather
+    _lanes_inside(sch, part, min(LANES, target.vector_lanes_f32))
+    _lanes_inside(sch, scaled, target.vector_lanes_f32)
     for b in blocks(sch):  # the output block and its fused epilogue: O(rows) elementwise work
         if loop_kinds(sch, b) and "R" not in loop_kinds(sch, b) and sch.get(b).name_hint not in _OWN:
             _try(vectorize_spatial, sch, b, target)
