@@ -6,6 +6,7 @@ from __future__ import annotations
 from tvm.s_tir import ScheduleError
 
 from ..lower.attention import ROW_BLOCKS as ATTENTION_ROW_BLOCKS
+from ..lower.layouts import PANEL_WIDTH
 from ..lower.pool import ROWS_SUFFIX as POOL_ROWS_SUFFIX
 from . import schedule_rule
 from .analysis import REDUCE_ITER, blocks, extent, inline_all, is_reduction
@@ -85,10 +86,10 @@ def schedule_gemm(sch, target) -> None:
     m = lead.pop() if lead and (extent(sch, lead[-1]) or 1) > 1 else None
     if m is None:  # GEMV: several panels side by side for independent accumulators
         n_out, n_in = split(sch, n, _gemv_cols(extent(sch, n), lanes))
-        n_mid, vec = split(sch, n_in, vector_factor(extent(sch, n_in), lanes)) if n_in else (None, None)
+        n_mid, vec = split(sch, n_in, _panel_vector(extent(sch, n_in), lanes)) if n_in else (None, None)
         outer, inner = [*lead, n_out], [n_mid]
     else:
-        no, vec = split(sch, n, vector_factor(extent(sch, n), lanes))
+        no, vec = split(sch, n, _panel_vector(extent(sch, n), lanes))
         vectors = -(-(extent(sch, vec) if vec else 1) // lanes)
         (mr,) = row_tiles([extent(sch, m)], vectors, [0])
         mo, m_in = split(sch, m, mr)
@@ -122,6 +123,11 @@ def _pad_rows(sch, lanes: int) -> list[str]:
 def vectors(sch, vec, lanes: int) -> int:
     """Vector registers one row of a register tile takes."""
     return -(-(extent(sch, vec) if vec is not None else 1) // lanes)
+
+
+def _panel_vector(n: int, lanes: int) -> int:
+    """The tile's columns, at most one panel: across two panels of packed B, columns load one by one."""
+    return vector_factor(n, lanes, max(1, PANEL_WIDTH // lanes))
 
 
 def _gemv_cols(n: int, lanes: int) -> int:
