@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tvm.s_tir.schedule import ScheduleError
 
+from ...ir.sparse_formats import LANES
 from . import schedule_rule
 from .analysis import blocks, extent, inline_all, is_reduction
 from .cpu import _fuse, _parallel, _try, _work, vectorize_spatial
@@ -26,10 +27,10 @@ def _divisor(n: int | None, choices) -> int:
     return next((c for c in choices if n and n % c == 0), 1)
 
 
-def _vectorize_last(sch, block, width: int) -> None:
-    """Vectorize the block's innermost loop when it is one vector wide."""
+def _vectorize_last(sch, block, target) -> None:
+    """Vectorize the block's innermost loop when it is the format's LANES rows (or one vector) wide."""
     loop = sch.get_loops(block)[-1]
-    if extent(sch, loop) == width:
+    if extent(sch, loop) in (LANES, target.vector_lanes_f32):
         sch.vectorize(loop)
 
 
@@ -46,18 +47,19 @@ def _row_form(sch, block, target) -> None:
     sch.reverse_compute_at(writeback, task)
     sch.unroll(obi)
     sch.unroll(j)
-    _vectorize_last(sch, block, target.vector_lanes_f32)  # before the init is split off: s_tir refuses after
+    _vectorize_last(sch, block, target)  # before the init is split off: s_tir refuses after
     init = sch.decompose_reduction(block, g)
     for b in (init, writeback):
-        _vectorize_last(sch, b, target.vector_lanes_f32)
+        _vectorize_last(sch, b, target)
 
 
 def _column_form(sch, block, target) -> None:
     """nm_columns [lead, outputs, columns] reduced over groups and entries; lanes along the columns.
     Per task, a panel of columns; the groups in chunks whose x panel stays in L1 across the rows."""
     lead, o, p, g, j = sch.get_loops(block)
-    width, tile = target.vector_lanes_f32, int(sch.get(block).annotations["nm_panel"])
-    if tile % width:
+    tile = int(sch.get(block).annotations["nm_panel"])
+    width = next((w for w in (target.vector_lanes_f32, LANES) if tile % w == 0), None)
+    if width is None:
         raise ScheduleError("the panel is narrower than a vector")
     po, pt, lane = sch.split(p, [None, tile // width, width])
     oo, oi = sch.split(o, [None, _divisor(extent(sch, o), (COLUMN_ROWS, 2))])
@@ -69,7 +71,7 @@ def _column_form(sch, block, target) -> None:
         sch.unroll(lp)
     sch.vectorize(lane)
     init = sch.decompose_reduction(block, go)
-    _vectorize_last(sch, init, width)
+    _vectorize_last(sch, init, target)
 
 
 @schedule_rule("llvm", "nm_linear")
