@@ -1,4 +1,5 @@
-"""plan-memory: liveness, storage reuse and in-place elementwise updates for a plan's activation buffers.
+"""plan-memory: liveness, storage reuse, in-place elementwise updates and in-place concats for a plan's
+activation buffers.
 
 It lives in codegen, not passes/ or runtime/: it rewrites the execution plan (not the IR) at compile time
 and reads the op registry (codegen -> ir is allowed); the runtime only consumes its result as plain data
@@ -19,6 +20,8 @@ Range = tuple[int, int]  # (first step that writes the buffer, last step that ne
 # Ops whose every operand is read at (a broadcast of) the output index: the only ones that may write
 # over an operand. A kernel of only these, with the operand's exact shape, reads it index-aligned.
 _INPLACE_KINDS = (ELEMWISE, BROADCAST)
+# A kernel's buffer must start on this byte boundary (TVM's requirement for an array it is handed).
+REGION_ALIGN = 64
 
 
 def buffer_nbytes(shape: list, dtype: str) -> int | None:
@@ -28,18 +31,20 @@ def buffer_nbytes(shape: list, dtype: str) -> int | None:
     return math.prod(shape) * DTYPES[dtype].byte_storage.itemsize
 
 
-def live_ranges(plan: Plan) -> dict[str, Range]:
-    """Each activation buffer's (write step, last read step); model outputs live to the end."""
+def live_ranges(plan: Plan, root=lambda slot: slot) -> dict[str, Range]:
+    """Each activation buffer's (write step, last read step); model outputs live to the end. With
+    `root`, buffers that are regions of another (in-place concat operands) count as that one."""
     ranges: dict[str, list[int]] = {}
     for s, step in enumerate(plan.steps):
-        for slot in step.inputs:
+        for slot in map(root, step.inputs):
             if slot in ranges:
                 ranges[slot][1] = s
         for slot in step.outputs:
             if slot in plan.buffers:
-                ranges[slot] = [s, s]  # a result nobody reads still needs memory while its kernel runs
+                # a result nobody reads still needs memory while its kernel runs
+                ranges.setdefault(root(slot), [s, s])[1] = s
     end = len(plan.steps)
-    for slot in plan.output_slots:
+    for slot in map(root, plan.output_slots):
         if slot in ranges:
             ranges[slot][1] = end
     return {k: (a, b) for k, (a, b) in ranges.items()}
@@ -54,7 +59,8 @@ def inplace_safe(plan: Plan, kernel: str) -> bool:
 
 
 def inplace_pairs(plan: Plan, ranges: dict[str, Range]) -> dict[str, str]:
-    """Output slot -> the operand slot whose storage it reuses: an operand that dies at that step."""
+    """Output slot -> the operand slot whose storage it reuses: an operand that dies at that step (a
+    region of a concat's result has no range of its own, so it never donates)."""
     outputs = set(plan.output_slots)
     pairs: dict[str, str] = {}
     for s, step in enumerate(plan.steps):
@@ -108,8 +114,11 @@ def assign_storage(sizes: dict[str, int], ranges: dict[str, Range],
 
 
 def plan_memory(plan: Plan, inplace: bool = True) -> Plan:
-    """Fill `plan.storage` and `plan.buffer_storage`; buffers without a static size keep their own memory."""
-    ranges = live_ranges(plan)
+    """Fill `plan.storage`, `plan.buffer_storage` and `plan.buffer_offset`; buffers without a static size
+    keep their own memory. With `inplace`, concats whose operands can be written in place are dropped."""
+    regions = drop_inplace_concats(plan) if inplace else {}
+    root = lambda slot: regions[slot][0] if slot in regions else slot  # noqa: E731
+    ranges = live_ranges(plan, root)
     sizes = {}
     for slot in ranges:
         n = buffer_nbytes(*plan.buffers[slot])
@@ -118,7 +127,56 @@ def plan_memory(plan: Plan, inplace: bool = True) -> Plan:
     ranges = {k: r for k, r in ranges.items() if k in sizes}
     pairs = inplace_pairs(plan, ranges) if inplace else {}
     plan.buffer_storage, plan.storage = assign_storage(sizes, ranges, pairs)
+    for slot, (whole, offset) in regions.items():
+        plan.buffer_storage[slot] = plan.buffer_storage[whole]
+        plan.buffer_offset[slot] = offset
     return plan
+
+
+def drop_inplace_concats(plan: Plan) -> dict[str, tuple[str, int]]:
+    """Concats whose operands all fit as aligned regions of the result: the producers write straight
+    into the result, the concat steps leave the plan. Returns slot -> (outermost buffer, byte offset)."""
+    regions: dict[str, tuple[str, int]] = {}
+    produced = {o for step in plan.steps for o in step.outputs}
+    dropped = []
+    for step in plan.steps:
+        offsets = _concat_offsets(plan, step)
+        if offsets is None or len(set(step.inputs)) != len(step.inputs) or any(
+                s in regions or s not in produced or s in plan.output_slots for s in step.inputs):
+            continue
+        regions.update((s, (step.outputs[0], off)) for s, off in zip(step.inputs, offsets))
+        dropped.append(step)
+    plan.steps = [s for s in plan.steps if s not in dropped]
+    used = {s.kernel for s in plan.steps}
+    plan.kernels = {k: v for k, v in plan.kernels.items() if k in used}
+
+    def outermost(slot: str, offset: int) -> tuple[str, int]:  # a concat of concats: offsets add up
+        while slot in regions:
+            slot, more = regions[slot]
+            offset += more
+        return slot, offset
+
+    return {s: outermost(whole, off) for s, (whole, off) in regions.items()}
+
+
+def _concat_offsets(plan: Plan, step) -> list[int] | None:
+    """Byte offsets of a lone concat's operands in its result, when each is one contiguous, aligned
+    region of it (every axis before the concat axis is 1), else None."""
+    if plan.kernels.get(step.kernel, {}).get("ops") != ["concat"] or len(step.outputs) != 1:
+        return None
+    if any(s not in plan.buffers for s in (*step.inputs, step.outputs[0])):
+        return None
+    out_shape, dt = plan.buffers[step.outputs[0]]
+    shapes = [plan.buffers[s][0] for s in step.inputs]
+    sizes = [buffer_nbytes(shape, dt) for shape in shapes]
+    if (buffer_nbytes(out_shape, dt) is None or None in sizes or any(len(sh) != len(out_shape) for sh in shapes)
+            or any(plan.buffers[s][1] != dt for s in step.inputs)):
+        return None
+    axis = next((d for d, n in enumerate(out_shape) if any(sh[d] != n for sh in shapes)), None)
+    if axis is None or math.prod(out_shape[:axis]) != 1 or sum(sh[axis] for sh in shapes) != out_shape[axis]:
+        return None
+    offsets = [sum(sizes[:i]) for i in range(len(sizes))]
+    return offsets if all(off % REGION_ALIGN == 0 for off in offsets) else None
 
 
 def memory_stats(plan: Plan) -> dict[str, int]:

@@ -40,8 +40,12 @@ class Executor:
         out = {}
         for slot, (shape, dt) in plan.buffers.items():
             name, sid = DTYPES[dt].byte_storage.name, plan.buffer_storage.get(slot)
-            out[slot] = (blocks[sid]._create_view(shape, name) if sid is not None
-                         else tvm.runtime.empty(shape, name, self.device))
+            if sid is None:
+                out[slot] = tvm.runtime.empty(shape, name, self.device)
+            elif plan.buffer_offset.get(slot):
+                out[slot] = _region(blocks[sid], plan.buffer_offset[slot], shape, name)
+            else:
+                out[slot] = blocks[sid]._create_view(shape, name)
         return out
 
     def bind(self, inputs: Inputs) -> None:
@@ -87,6 +91,14 @@ class Executor:
                 times[k].append(time.perf_counter() - t0)
         return [{"step": k, "kernel": s.kernel, "median_s": float(np.median(t))}
                 for k, (s, t) in enumerate(zip(self.plan.steps, times))]
+
+
+def _region(block, offset: int, shape: list[int], dtype: str):
+    """A view `offset` bytes into a storage block: kernels refuse a nonzero DLTensor byte_offset, so the
+    view is made through DLPack with its data pointer moved (TVM checks it is still 64-byte aligned)."""
+    size = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    whole = np.from_dlpack(block)
+    return tvm.runtime.from_dlpack(whole[offset:offset + size].view(dtype).reshape(shape))
 
 
 def _np_dtype(name: str) -> np.dtype:

@@ -38,6 +38,7 @@ class Plan:
     # A buffer missing from buffer_storage gets its own allocation (plans saved before memory planning).
     storage: dict[str, int] = field(default_factory=dict)
     buffer_storage: dict[str, str] = field(default_factory=dict)
+    buffer_offset: dict[str, int] = field(default_factory=dict)  # bytes into the storage (0 if absent)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -53,4 +54,5 @@ class Plan:
             kernels=dict(d["kernels"]),
             storage={k: int(v) for k, v in d.get("storage", {}).items()},
             buffer_storage=dict(d.get("buffer_storage", {})),
+            buffer_offset={k: int(v) for k, v in d.get("buffer_offset", {}).items()},
         )

@@ -223,3 +223,114 @@ def test_inspect_reports_memory_plan(compiled, tmp_path, capsys):
     assert stats["kernel_calls"] == len(compiled.executor.plan.steps)
     assert main(["inspect", path]) == 0
     assert "peak activations" in capsys.readouterr().out
+
+
+CONCAT_KERNELS = {**KERNELS, "concat": {"rule": "injective", "anchor": "concat", "ops": ["concat"]}}
+
+
+def concat_plan(channels: list[int], shape=(4, 4), leading: int = 1, output_operand: bool = False) -> Plan:
+    """Convs from in:x to [leading, c, *shape] buffers, concatenated along axis 1 into buf:cat, then a conv."""
+    plan = Plan(kernels=dict(CONCAT_KERNELS))
+    for i, c in enumerate(channels):
+        plan.buffers[f"buf:{i}"] = ([leading, c, *shape], "f32")
+        plan.steps.append(Step("conv", ["in:x"], [f"buf:{i}"]))
+    plan.buffers["buf:cat"] = ([leading, sum(channels), *shape], "f32")
+    plan.steps.append(Step("concat", [f"buf:{i}" for i in range(len(channels))], ["buf:cat"]))
+    plan.buffers["buf:y"] = ([1, 8, 4, 4], "f32")
+    plan.steps.append(Step("conv", ["buf:cat"], ["buf:y"]))
+    plan.output_slots = ["buf:y", *(["buf:0"] if output_operand else [])]
+    return plan
+
+
+def test_concat_operands_are_written_into_the_result_and_the_concat_leaves_the_plan():
+    plan = plan_memory(concat_plan([8, 4, 4]))
+    assert [s.kernel for s in plan.steps] == ["conv"] * 4 and "concat" not in plan.kernels
+    where = {plan.buffer_storage[s] for s in ("buf:0", "buf:1", "buf:2", "buf:cat")}
+    assert len(where) == 1 and plan.storage[where.pop()] == 16 * 16 * 4
+    assert [plan.buffer_offset.get(f"buf:{i}", 0) for i in range(3)] == [0, 8 * 16 * 4, 12 * 16 * 4]
+
+
+@pytest.mark.parametrize("why, plan", [
+    ("batch of 2: operands interleave in the result", concat_plan([8, 8], leading=2)),
+    ("3 channels of 1x1: offset 12 bytes, unaligned", concat_plan([3, 5], shape=(1, 1))),
+    ("an operand is a model output", concat_plan([8, 8], output_operand=True)),
+])
+def test_concat_stays_when_its_operands_cannot_be_regions(why, plan):
+    plan_memory(plan)
+    assert "concat" in [s.kernel for s in plan.steps], why
+    assert not any(plan.buffer_offset.values())
+
+
+@st.composite
+def concat_dags(draw) -> Plan:
+    """Convs, relus and concats (along channels, of 4 or 8 channel values, nested, repeated) in random order."""
+    plan = Plan(kernels=dict(CONCAT_KERNELS))
+    values = []
+    for s in range(draw(st.integers(1, 10))):
+        out = f"buf:{s}"
+        picks = draw(st.lists(st.sampled_from(values), min_size=1, max_size=3)) if values else []
+        kind = draw(st.sampled_from(["concat", "relu", "conv"])) if picks else "conv"
+        if kind == "concat":
+            plan.steps.append(Step("concat", picks, [out]))
+            plan.buffers[out] = ([1, sum(plan.buffers[p][0][1] for p in picks), 4], "f32")
+        elif kind == "relu":  # may run in place over its operand
+            plan.steps.append(Step("relu", picks[:1], [out]))
+            plan.buffers[out] = plan.buffers[picks[0]]
+        else:
+            plan.steps.append(Step("conv", picks[:1] or ["in:x"], [out]))
+            plan.buffers[out] = ([1, draw(st.sampled_from([4, 8])), 4], "f32")
+        values.append(out)
+    plan.output_slots = draw(st.lists(st.sampled_from(values), min_size=1, max_size=2, unique=True))
+    return plan
+
+
+@settings(max_examples=300, deadline=None)
+@given(concat_dags())
+def test_random_concats_in_place_read_what_their_operands_wrote(plan):
+    """Byte-level simulation: every read finds, byte for byte, what the plan without regions would hold."""
+    want = {}  # slot -> the writer tag of each of its bytes, unplanned
+    for step in plan.steps:
+        (out,) = step.outputs
+        want[out] = (np.concatenate([want[s] for s in step.inputs]) if step.kernel == "concat"
+                     else np.full(16 * plan.buffers[out][0][1], int(out[4:])))
+    plan_memory(plan)
+    memory = {sid: np.full(n, -1) for sid, n in plan.storage.items()}
+    view = lambda s: memory[plan.buffer_storage[s]][plan.buffer_offset.get(s, 0):][:want[s].size]  # noqa: E731
+    for step in plan.steps:
+        for s in step.inputs:
+            if s.startswith("buf:"):
+                np.testing.assert_array_equal(view(s), want[s], err_msg=f"{s} read by {step}")
+        (out,) = step.outputs
+        view(out)[:] = want[out]
+    for s in plan.output_slots:
+        np.testing.assert_array_equal(view(s), want[s], err_msg=f"output {s}")
+
+
+def dense_block(layers: int = 3, c: int = 16, growth: int = 16):
+    """DenseNet's block: each conv reads the concat of all features so far (concats of concats)."""
+    rng = np.random.default_rng(3)
+    b = Builder("dense")
+    f = b.function()
+    feats = f.arg("x", [1, c, 10, 10])
+    for i in range(layers):
+        w = b.param(f"w{i}", rng.standard_normal((growth, c + i * growth, 3, 3)).astype(np.float32) * 0.1)
+        new = f.relu(f.conv2d(feats, w, pads=[1, 1, 1, 1]))
+        feats = f.op("concat", feats, new, axis=1) if i else f.op("concat", f.relu(feats), new, axis=1)
+    f.ret(f.sigmoid(feats))
+    return b.module
+
+
+@pytest.mark.parametrize("opt_level", [0, 3])
+def test_compiled_concats_of_concats_run_in_place_and_survive_save_and_load(opt_level, tmp_path):
+    module = dense_block()
+    x = np.random.default_rng(4).standard_normal((1, 16, 10, 10)).astype(np.float32)
+    compiled = kernforge.compile(module, opt_level=opt_level)
+    plan = compiled.executor.plan
+    # every lone concat is gone (at -O3 the last one is fused with the sigmoid, and stays)
+    assert not any(k["ops"] == ["concat"] for k in plan.kernels.values()) and any(plan.buffer_offset.values())
+    (want,) = interpret(module, [x]).values()
+    np.testing.assert_allclose(compiled(x), want, rtol=1e-4, atol=1e-5)  # float32 sums reordered
+    compiled.save(str(tmp_path / "m.kfa"))
+    loaded = kernforge.load(str(tmp_path / "m.kfa"))
+    assert loaded.executor.plan.buffer_offset == plan.buffer_offset
+    np.testing.assert_array_equal(loaded(x), compiled(x))
