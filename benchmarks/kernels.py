@@ -55,6 +55,7 @@ CASES = {
     "conv1x1_256_56": _conv(256, 64, 56, 1),
     "dwconv3x3_144_56": _conv(144, 144, 56, 3, group=144),
     "conv7x7s2_3_224": _conv(3, 64, 224, 7, stride=2),
+    "conv3x3s2_3_224": _conv(3, 64, 224, 3, stride=2),  # SqueezeNet-1.1's stem
     "conv3x3_256_14": _conv(256, 256, 14, 3),
     "conv3x3s2_128_56": _conv(128, 128, 56, 3, stride=2),
     "conv3x3_512_7": _conv(512, 512, 7, 3),

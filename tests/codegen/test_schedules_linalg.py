@@ -6,11 +6,15 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import kernforge
 from kernforge.codegen.build import compile_kernels, plan_function
 from kernforge.codegen.kernel import build_primfunc
 from kernforge.codegen.schedules import apply_schedule
+from kernforge.codegen.schedules.cpu_conv import WIDE_ACC_BUDGET, _channel_tile
+from kernforge.codegen.schedules.tiling import ACC_BUDGET
 from kernforge.codegen.target import Target
 from kernforge.ir import Builder, interpret
 from kernforge.ir.builder import region
@@ -248,3 +252,18 @@ def test_avg_pool_over_the_whole_plane_compiles_and_matches():
     f.ret(f.avg_pool(f.arg("x", [1, 64, 7, 7]), kernel_shape=[7, 7]))
     x = np.random.default_rng(0).standard_normal((1, 64, 7, 7)).astype(np.float32)
     np.testing.assert_allclose(kernforge.compile(b.module)(x), interpret(b.module, [x])["out0"], rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 130), st.integers(1, 60), st.integers(1, 60), st.sampled_from([12, 16]))
+def test_channel_conv_tile_keeps_one_register_per_block_and_position_within_budget(blocks, rows, cols, budget):
+    """Each 8-channel block is its own register even where a vector holds 16 floats: counting two
+    blocks as one register spilled (a 56x56 1x1 conv 2x slower on znver4)."""
+    ov, fr, fw = _channel_tile(blocks, rows, cols, budget)
+    assert ov * fr * fw <= budget and blocks % ov == 0 and rows % fr == 0 and cols % fw == 0
+
+
+def test_wide_targets_give_squeezenets_conv10_a_whole_row_of_accumulators():
+    # 125 blocks and 13 rows leave the (14-wide computed) row: 14 accumulators fit AVX-512's 32 registers
+    assert _channel_tile(125, 13, 14, WIDE_ACC_BUDGET) == (1, 1, 14)
+    assert _channel_tile(125, 13, 14, ACC_BUDGET) == (1, 1, 7)
