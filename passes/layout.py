@@ -2,11 +2,11 @@
 
 A conv2d whose output channels fill whole blocks writes its result blocked (its kernel then stores
 one vector of 8 channels per position instead of scattering them over 8 planes); elementwise ops
-keep the layout of their same-shaped operands, a concat along channels (whole blocks) that of its
-inputs; every other consumer and the function's outputs get a `layout_transform` back to NCHW, so
-transforms appear only at the edges of blocked regions. Types keep their logical shapes
-(ir/layouts.py): the IR means the same and the interpreter runs it as is. Weights are pre-packed at
-compile time by codegen (codegen/lower/layouts.py), once per weight.
+keep the layout of their same-shaped operands, a concat along channels (whole blocks) and a 2-D
+max or average pool that of their inputs; every other consumer and the function's outputs get a
+`layout_transform` back to NCHW, so transforms appear only at the edges of blocked regions. Types
+keep their logical shapes (ir/layouts.py): the IR means the same and the interpreter runs it as is.
+Weights are pre-packed at compile time by codegen (codegen/lower/layouts.py), once per weight.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from ..ir.ops import get_op
 from ..ir.ops.registry import BROADCAST, ELEMWISE
 from ..ir.types import TensorType
 from .manager import register_pass
+
+# Pools that run on channel blocks (codegen/lower/pool.py): a vector of channels per output position.
+WINDOW_POOLS = ("max_pool", "avg_pool")
 
 
 @register_pass("layout", option="NCHW8c")
@@ -103,6 +106,8 @@ def _blocked_operands(node: Node, result_blocked: bool) -> set[int]:
         return set()
     if node.op == "concat":
         return set(range(len(node.operands)))
+    if node.op in WINDOW_POOLS:
+        return {0}
     shape = node.results[0].type.shape
     return {i for i, v in enumerate(node.operands) if v.type.shape == shape}
 
@@ -117,6 +122,8 @@ def _result_blocked(node: Node, blocked: set[int], block: int) -> bool:
         return _conv_blocks(node, id(node.operands[0]) in blocked, block)
     if node.op == "concat":
         return _concat_blocks(node, blocked, block)
+    if node.op in WINDOW_POOLS:  # per channel: a pool of blocks is a block of pools
+        return len(node.attrs["kernel_shape"]) == 2 and id(node.operands[0]) in blocked
     if get_op(node.op).fusion not in (ELEMWISE, BROADCAST):
         return False
     same = [v for v in node.operands if v.type.shape == t.shape]

@@ -10,13 +10,17 @@ from functools import reduce
 
 from tvm import te, tirx
 
+from ...ir.layouts import channel_block
 from ...ir.ops.pool import _geometry
 from .conv import pad_block, window_read
+from .layouts import BLOCKED_VIEW
 from .linalg import acc_dtype, finish, widen
 from .registry import lowering
 
 # The first step of a separable window reduction is named after the pool with this suffix.
 ROWS_SUFFIX = "_rows"
+# A pool over channel blocks (NCHW8c in and out) is named after the pool with this suffix.
+BLOCKS_SUFFIX = "_blocks"
 
 
 def _setup(x, attrs):
@@ -46,13 +50,49 @@ def _window_reduce(xp, ks, strides, dil, out_shape, combine, name):
                                                           axis=[last]), name=name)
 
 
+def _blocked_source(x: te.Tensor, out_type):
+    """The [N, C/b, H, W, b] placeholder behind x when x and the result are both channel-blocked:
+    the pool then runs on the blocks, a vector of b channels per position."""
+    b = channel_block(out_type.layout)
+    if b is None or getattr(x.op, "name", None) != BLOCKED_VIEW:
+        return None, None
+    return x.op.input_tensors[0], b
+
+
+def _blocked_window_reduce(xb, b: int, before, after, value, ks, strides, dil, out_shape, combine, name):
+    """Over [N, C/b, H, W, b]: the window reduced for each vector of b channels, as [N, C/b, Ho, Wo, b]."""
+    taps = [te.reduce_axis((0, k), f"rk{i}") for i, k in enumerate(ks)]
+    n, c, *outs = out_shape
+    sizes = [int(d) for d in xb.shape[2:-1]]
+
+    def read(nn, cb, o, lane):
+        # no padded copy: a tap outside the input reads the pad value, one condition per vector
+        pos = [oi * s + t * d - p for oi, s, t, d, p in zip(o, strides, taps, dil, before)]
+        inside = tirx.all(*(tirx.all(q >= 0, q < size) for q, size in zip(pos, sizes)))
+        return tirx.if_then_else(inside, xb[(nn, cb, *pos, lane)], tirx.const(value, str(xb.dtype)))
+
+    return te.compute((n, c // b, *outs, b), lambda nn, cb, *o: combine(read(nn, cb, o[:-1], o[-1]), axis=taps),
+                      name=name + BLOCKS_SUFFIX)
+
+
+def _logical(y: te.Tensor, b: int) -> te.Tensor:
+    """The NCHW tensor behind a blocked [N, C/b, H, W, b] result (the kernel's store inlines it away)."""
+    n, cb, h, w, _ = (int(d) for d in y.shape)
+    return te.compute((n, cb * b, h, w), lambda i, c, r, s: y[i, c // b, r, s, c % b], name=BLOCKED_VIEW)
+
+
 @lowering("max_pool", rule="pool")
 def _max_pool(ins, attrs, out_types):
     (x,) = ins
     sizes, ks, strides, pads, after, dil = _setup(x, attrs)
     dt = str(x.dtype)
-    xp = pad_block(x, pads[:len(ks)], after, tirx.min_value(dt).value)
-    return _window_reduce(xp, ks, strides, dil, list(out_types[0].shape), te.max, "max_pool")
+    lowest, out_shape = tirx.min_value(dt).value, list(out_types[0].shape)
+    xb, b = _blocked_source(x, out_types[0])
+    if xb is not None:
+        return _logical(_blocked_window_reduce(xb, b, pads[:len(ks)], after, lowest, ks, strides, dil, out_shape,
+                                               te.max, "max_pool"), b)
+    xp = pad_block(x, pads[:len(ks)], after, lowest)
+    return _window_reduce(xp, ks, strides, dil, out_shape, te.max, "max_pool")
 
 
 @lowering("avg_pool", rule="pool")
@@ -61,10 +101,7 @@ def _avg_pool(ins, attrs, out_types):
     sizes, ks, strides, pads, after, dil = _setup(x, attrs)
     n, dt = len(ks), str(x.dtype)
     acc = acc_dtype(dt)
-    before = pads[:n]
-    xp = pad_block(x, before, after, 0)
-    xw = te.compute(xp.shape, lambda *i: widen(xp(*i), acc), name="pool_widen") if acc != dt else xp
-    sums = _window_reduce(xw, ks, strides, dil, list(out_types[0].shape), te.sum, "avg_pool_sum")
+    before, out_shape = pads[:n], list(out_types[0].shape)
     # Real elements, or real and pad ones with count_include_pad; ceil_mode's overhang never counts.
     lo = [-b if attrs["count_include_pad"] else 0 for b in before]
     hi = [d + (e if attrs["count_include_pad"] else 0) for d, e in zip(sizes, pads[n:])]
@@ -74,6 +111,14 @@ def _avg_pool(ins, attrs, out_types):
                  for oi, s, b, k, lw, h in zip(o, strides, before, ks, lo, hi)]
         return reduce(lambda a, b: a * b, spans).astype(acc)
 
+    xb, b = _blocked_source(x, out_types[0])
+    if xb is not None and acc == dt:
+        sums = _blocked_window_reduce(xb, b, before, after, 0, ks, strides, dil, out_shape, te.sum, "avg_pool_sum")
+        return _logical(te.compute(sums.shape, lambda nn, c, *o: sums[(nn, c, *o)] / count(o[:-1]), name="avg_pool"),
+                        b)
+    xp = pad_block(x, before, after, 0)
+    xw = te.compute(xp.shape, lambda *i: widen(xp(*i), acc), name="pool_widen") if acc != dt else xp
+    sums = _window_reduce(xw, ks, strides, dil, out_shape, te.sum, "avg_pool_sum")
     y = te.compute(sums.shape, lambda nn, c, *o: sums[(nn, c, *o)] / count(o), name="avg_pool")
     return finish(y, dt)
 

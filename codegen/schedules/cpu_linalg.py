@@ -7,6 +7,7 @@ from tvm.s_tir import ScheduleError
 
 from ..lower.attention import ROW_BLOCKS as ATTENTION_ROW_BLOCKS
 from ..lower.layouts import PANEL_WIDTH
+from ..lower.pool import BLOCKS_SUFFIX as POOL_BLOCKS_SUFFIX
 from ..lower.pool import ROWS_SUFFIX as POOL_ROWS_SUFFIX
 from . import schedule_rule
 from .analysis import REDUCE_ITER, blocks, extent, inline_all, is_reduction
@@ -144,6 +145,8 @@ def schedule_pool(sch, target) -> None:
     the taps unrolled."""
     lanes = target.vector_lanes_f32
     final = [b for b in blocks(sch) if is_reduction(sch, b)][-1]
+    if name(sch, final).endswith(POOL_BLOCKS_SUFFIX):
+        return _schedule_blocked_pool(sch, final)
     inline_all(sch, keep=[final, *pad_blocks(sch), *_pool_rows(sch)])
     rest = others(sch, final, *_pool_rows(sch))
     spatial, reduce = loop_kinds(sch, final)
@@ -165,6 +168,24 @@ def schedule_pool(sch, target) -> None:
     # avg_pool's division by the window counts (and fused epilogues) on each plane while in cache
     epilogue_at(sch, final, plane)
     finish_rest(sch, rest, target)
+
+
+def _schedule_blocked_pool(sch, final) -> None:
+    """A pool over channel blocks [N, C/8, H, W, 8] (no padded copy: taps outside read the pad value):
+    parallel over (batch, block) planes; each output vector reduced over the unrolled taps in a
+    register, its epilogue (avg_pool's division, the store into the output) applied on the way out."""
+    inline_all(sch, keep=[final])
+    n, cb, *rows, w, k = sch.get_loops(blocks(sch)[-1])  # the store into the output
+    plane = sch.fuse(n, cb)
+    sch.parallel(plane)
+    sch.vectorize(k)
+    sch.compute_at(final, w)
+    *_, red_k, kh, kw = sch.get_loops(final)
+    sch.reorder(kh, kw, red_k)
+    for tap in (kh, kw):
+        sch.unroll(tap)
+    sch.vectorize(red_k)
+    sch.decompose_reduction(final, kh)
 
 
 def _schedule_pool_rows(sch, rows, lanes: int) -> None:

@@ -1,6 +1,8 @@
 """The layout pass compiled (NCHW8c between convolutions): every kind of convolution that reads or
 writes blocked tensors, the residual add, the transforms at the edges, all against the interpreter."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -89,3 +91,29 @@ def test_a_concat_of_blocked_convs_stays_blocked_and_matches_the_interpreter():
     assert "concat" in ir and "tensor<1x64x13x13xf32, NCHW8c>" in ir, ir
     (got,) = compiled.run([x]).values()
     np.testing.assert_allclose(got, next(iter(want.values())), rtol=1e-4, atol=1e-5)  # float32 sums reordered
+
+
+POOLS = [  # op, attrs: every geometry the blocked pool kernel handles without a padded copy
+    ("max_pool", {"kernel_shape": [3, 3], "strides": [2, 2]}),  # SqueezeNet's, no padding
+    ("max_pool", {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}),  # ResNet's
+    ("max_pool", {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": True}),  # an overhanging window
+    ("max_pool", {"kernel_shape": [2, 3], "strides": [1, 2], "dilations": [2, 1], "pads": [1, 1, 0, 1]}),
+    ("avg_pool", {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}),  # Inception's, pads not counted
+    ("avg_pool", {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "count_include_pad": True,
+                  "ceil_mode": True}),
+]
+
+
+@pytest.mark.parametrize("op, attrs", POOLS, ids=lambda p: str(p))
+def test_a_pool_between_convs_pools_the_channel_blocks_and_matches_the_interpreter(op, attrs):
+    b = Builder("pool")
+    f = b.function()
+    stem = f.op("relu", f.op("conv2d", f.arg("x", [1, 3, 23, 23]), f.param("w0", weight(16, 3, 3, 3)), strides=[2, 2]))
+    f.ret(f.op("conv2d", f.op(op, stem, **attrs), f.param("w1", weight(8, 16, 1, 1))))
+    x = RNG.standard_normal((1, 3, 23, 23)).astype(np.float32)
+    compiled = kernforge.compile(b.module, opt_level=3)
+    ir = compiled.ir()
+    assert re.search(rf"= {op}\(.*NCHW8c>", ir) and "layout_transform" not in ir, ir  # stem, pool: blocked
+    (got,) = compiled.run([x]).values()
+    (want,) = interpret(b.module, [x]).values()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)  # float32 sums in another order
