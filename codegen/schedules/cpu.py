@@ -60,6 +60,10 @@ def _fuse(sch, loops):
     return sch.fuse(*loops) if len(loops) > 1 else loops[0]
 
 
+# The narrowest vector along the innermost axis worth keeping a vector within one row for.
+MIN_ROW_VECTOR = 4
+
+
 def vectorize_loops(sch, loops, target, parallel: bool = True) -> None:
     """Fuse loops into one; vectorize its inner part and run the outer part in parallel."""
     if not loops:
@@ -81,8 +85,24 @@ def vectorize_loops(sch, loops, target, parallel: bool = True) -> None:
 
 def vectorize_spatial(sch, block, target) -> None:
     """Fuse a spatial block's loops; parallel outside, vectorized inside (in tiles for transposes)."""
-    if not _is_empty(sch, block) and not tile_transposed(sch, block, target):
-        vectorize_loops(sch, sch.get_loops(block), target)
+    if _is_empty(sch, block) or tile_transposed(sch, block, target):
+        return
+    loops = sch.get_loops(block)
+    width = vector_width(extent(sch, loops[-1]), target.vector_lanes_f32)
+    if len(loops) > 1 and width >= MIN_ROW_VECTOR and _reads_through_index_math(sch, block):
+        # a vector across rows would see the reshape's divisions change inside it (a gather): the
+        # vectors stay within the innermost axis, whose index is read unchanged
+        work = _work(sch, loops)
+        outer, inner = sch.split(loops[-1], [None, width])
+        sch.vectorize(inner)
+        _parallel(sch, _fuse(sch, [*loops[:-1], outer]), work, target)
+        return
+    vectorize_loops(sch, loops, target)
+
+
+def _reads_through_index_math(sch, block) -> bool:
+    """Whether some read index is an expression (a reshape's flattening, a shuffle), not a loop's var."""
+    return any(not isinstance(r.min, (tirx.Var, tirx.IntImm)) for read in sch.get(block).reads for r in read.region)
 
 
 def _major_read(sch, block):
