@@ -33,18 +33,25 @@ def cache_path() -> str:
     return os.path.join(root, "peaks.json")
 
 
+CPUINFO = "/proc/cpuinfo"
+
+
 def host_key() -> str:
-    """The cache key: CPU model name and logical core count."""
-    model = platform.processor() or platform.machine()
+    """The cache key: CPU model name, logical core count and widest vector extension (a model name
+    like "AMD EPYC" covers hosts with and without AVX-512)."""
+    model, flags = platform.processor() or platform.machine(), set()
     try:
-        with open("/proc/cpuinfo") as f:
+        with open(CPUINFO) as f:
             for line in f:
                 if line.startswith("model name"):
                     model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
                     break
     except OSError:
         pass
-    return f"{model} x{os.cpu_count() or 1}"
+    vector = next((v for v in ("avx512f", "avx2", "neon", "asimd") if v in flags), None)
+    return f"{model} x{os.cpu_count() or 1}" + (f" {vector}" if vector else "")
 
 
 def best_seconds(fn: Callable[[], object], budget_s: float, min_runs: int = 3) -> float:

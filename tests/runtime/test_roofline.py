@@ -91,6 +91,17 @@ def test_cache_dir_from_environment(tmp_path, monkeypatch):
     assert (got.gflops, got.gbps, got.host) == (12.5, 3.25, host_key())
 
 
+def test_hosts_of_one_cpu_model_with_and_without_avx512_keep_their_own_peaks(tmp_path, monkeypatch):
+    """"AMD EPYC x2" names znver3 (AVX2) and znver4 (AVX-512) hosts alike; their peaks differ."""
+    keys = []
+    for flags in ("fpu sse2 avx avx2 fma", "fpu sse2 avx avx2 fma avx512f avx512bw"):
+        info = tmp_path / "cpuinfo"
+        info.write_text(f"processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: {flags}\n")
+        monkeypatch.setattr(peaks_mod, "CPUINFO", str(info))
+        keys.append(host_key())
+    assert keys[0].startswith("AMD EPYC x") and keys[0].endswith(" avx2") and keys[1].endswith(" avx512f")
+
+
 def test_load_peaks_measures_once_then_uses_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("KERNFORGE_CACHE_DIR", str(tmp_path))
     calls = []
