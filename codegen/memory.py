@@ -138,15 +138,15 @@ def drop_inplace_concats(plan: Plan) -> dict[str, tuple[str, int]]:
     into the result, the concat steps leave the plan. Returns slot -> (outermost buffer, byte offset)."""
     regions: dict[str, tuple[str, int]] = {}
     produced = {o for step in plan.steps for o in step.outputs}
-    dropped = []
+    dropped = set()
     for step in plan.steps:
         offsets = _concat_offsets(plan, step)
         if offsets is None or len(set(step.inputs)) != len(step.inputs) or any(
                 s in regions or s not in produced or s in plan.output_slots for s in step.inputs):
             continue
         regions.update((s, (step.outputs[0], off)) for s, off in zip(step.inputs, offsets))
-        dropped.append(step)
-    plan.steps = [s for s in plan.steps if s not in dropped]
+        dropped.add(id(step))
+    plan.steps = [s for s in plan.steps if id(s) not in dropped]
     used = {s.kernel for s in plan.steps}
     plan.kernels = {k: v for k, v in plan.kernels.items() if k in used}
 

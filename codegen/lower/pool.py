@@ -13,7 +13,7 @@ from tvm import te, tirx
 from ...ir.layouts import channel_block
 from ...ir.ops.pool import _geometry
 from .conv import pad_block, window_read
-from .layouts import BLOCKED_VIEW
+from .layouts import BLOCKED_VIEW, blocked_view
 from .linalg import acc_dtype, finish, widen
 from .registry import lowering
 
@@ -75,12 +75,6 @@ def _blocked_window_reduce(xb, b: int, before, after, value, ks, strides, dil, o
                       name=name + BLOCKS_SUFFIX)
 
 
-def _logical(y: te.Tensor, b: int) -> te.Tensor:
-    """The NCHW tensor behind a blocked [N, C/b, H, W, b] result (the kernel's store inlines it away)."""
-    n, cb, h, w, _ = (int(d) for d in y.shape)
-    return te.compute((n, cb * b, h, w), lambda i, c, r, s: y[i, c // b, r, s, c % b], name=BLOCKED_VIEW)
-
-
 @lowering("max_pool", rule="pool")
 def _max_pool(ins, attrs, out_types):
     (x,) = ins
@@ -89,8 +83,8 @@ def _max_pool(ins, attrs, out_types):
     lowest, out_shape = tirx.min_value(dt).value, list(out_types[0].shape)
     xb, b = _blocked_source(x, out_types[0])
     if xb is not None:
-        return _logical(_blocked_window_reduce(xb, b, pads[:len(ks)], after, lowest, ks, strides, dil, out_shape,
-                                               te.max, "max_pool"), b)
+        return blocked_view(_blocked_window_reduce(xb, b, pads[:len(ks)], after, lowest, ks, strides, dil,
+                                                   out_shape, te.max, "max_pool"), out_types[0].layout)
     xp = pad_block(x, pads[:len(ks)], after, lowest)
     return _window_reduce(xp, ks, strides, dil, out_shape, te.max, "max_pool")
 
@@ -114,8 +108,8 @@ def _avg_pool(ins, attrs, out_types):
     xb, b = _blocked_source(x, out_types[0])
     if xb is not None and acc == dt:
         sums = _blocked_window_reduce(xb, b, before, after, 0, ks, strides, dil, out_shape, te.sum, "avg_pool_sum")
-        return _logical(te.compute(sums.shape, lambda nn, c, *o: sums[(nn, c, *o)] / count(o[:-1]), name="avg_pool"),
-                        b)
+        y = te.compute(sums.shape, lambda nn, c, *o: sums[(nn, c, *o)] / count(o[:-1]), name="avg_pool")
+        return blocked_view(y, out_types[0].layout)  # logical NCHW: the kernel's store inlines it away
     xp = pad_block(x, before, after, 0)
     xw = te.compute(xp.shape, lambda *i: widen(xp(*i), acc), name="pool_widen") if acc != dt else xp
     sums = _window_reduce(xw, ks, strides, dil, out_shape, te.sum, "avg_pool_sum")
