@@ -124,10 +124,22 @@ def _cast(ins, attrs, out_types):
     if dt == "bool":  # nonzero (NaN included) is True
         wide = wide_dtype(x.dtype)
         return te.compute(x.shape, lambda *i: convert(x(*i), wide) != tirx.const(0, wide), name="cast")
-    via = _FLOAT_TO_INT_VIA.get(dt) if str(x.dtype).startswith(("float", "bfloat")) else None
+    from_float = str(x.dtype).startswith(("float", "bfloat"))
+    target = attrs["dtype"]
+    if from_float and target.kind in ("int", "uint") and target.bits < 8:
+        return te.compute(x.shape, lambda *i: _to_sub_byte(convert(x(*i), "int32"), target.bits, target.kind, dt),
+                          name="cast")
+    via = _FLOAT_TO_INT_VIA.get(dt) if from_float else None
     if via:
         return te.compute(x.shape, lambda *i: convert(x(*i), via).astype(dt), name="cast")
     return te.compute(x.shape, lambda *i: convert(x(*i), dt), name="cast")
+
+
+def _to_sub_byte(v, bits: int, kind: str, storage: str):
+    """A truncated float as a sub-byte int, as ml_dtypes (the reference) converts: 0 when out of range
+    (NaN too: its int32 conversion is out of range), not wrapped."""
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if kind == "int" else (0, (1 << bits) - 1)
+    return tirx.Select(tirx.all(v >= lo, v <= hi), v, tirx.const(0, "int32")).astype(storage)
 
 
 # Float to narrow int converts through a wider int and wraps, as NumPy does on x86 (a direct LLVM

@@ -26,6 +26,19 @@ def test_clamps_keep_nan(op, attrs):
     np.testing.assert_array_equal(ours, ref)
 
 
+@pytest.mark.parametrize("dtype", ["i4", "u4", "i2", "u2"])
+def test_float_to_sub_byte_int_casts_zero_out_of_range_values_like_the_reference(dtype):
+    """ml_dtypes (the reference, and onnx 1.23's expected outputs) truncates, then gives 0 for values
+    outside the type's range and for NaN; the compiled cast had wrapped them (-9 -> 7 in int4)."""
+    b = Builder()
+    f = b.function()
+    f.ret(f.op("cast", f.arg("x", [16]), dtype=dtype))
+    x = np.array([-9, -8.5, -8, -2.5, -1, 0, 0.9, 1.5, 3.7, 7, 7.6, 8, 15, 16, 100, np.nan], np.float32)
+    with np.errstate(invalid="ignore"):
+        ref = interpret(b.module, [x])["out0"]
+    np.testing.assert_array_equal(kernforge.compile(b.module, opt_level=0)(x).astype(np.int32), ref.astype(np.int32))
+
+
 def test_a_clip_fused_into_a_conv_write_back_stays_vectorized():
     """ReLU6 on a blocked 1x1 conv's write-back: an isnan select there was scalarized (a compare and a
     branch per float, 2.3x slower kernel); the comparison selects compile to vector compares."""
