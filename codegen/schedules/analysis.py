@@ -49,3 +49,25 @@ def try_reverse_inline(sch, block) -> bool:
         return True
     except ScheduleError:
         return False
+
+
+_OPERANDS = ("a", "b", "args", "value", "indices", "condition", "true_value", "false_value")
+
+
+def subexpressions(expr) -> list:
+    """Every node of an expression tree (the expression itself included)."""
+    found, stack = [], [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, (list, tuple)) or type(e).__name__ == "Array":
+            stack.extend(e)
+            continue
+        found.append(e)
+        stack.extend(v for f in _OPERANDS if not isinstance(v := getattr(e, f, None), (type(None), int, float)))
+    return found
+
+
+def branch_conditions(expr) -> list:
+    """The conditions of every if_then_else and select inside an expression (a concat's or a pad's branches)."""
+    return [e.args[0] if hasattr(e, "args") else e.condition for e in subexpressions(expr)
+            if getattr(getattr(e, "op", None), "name", None) == "prim.if_then_else" or hasattr(e, "true_value")]

@@ -10,7 +10,7 @@ from tvm.error import InternalError
 from tvm.s_tir import ScheduleError
 
 from . import schedule_rule
-from .analysis import REDUCE_ITER, blocks, extent, inline_all, is_reduction
+from .analysis import REDUCE_ITER, blocks, branch_conditions, extent, inline_all, is_reduction, subexpressions
 
 # Waking the thread pool costs a few microseconds: loop nests smaller than this stay on one core.
 MIN_PARALLEL_WORK = 4096
@@ -89,6 +89,15 @@ def vectorize_spatial(sch, block, target) -> None:
         return
     loops = sch.get_loops(block)
     width = vector_width(extent(sch, loops[-1]), target.vector_lanes_f32)
+    if width > 1 and _branches_on_lane_remainder(sch, block, loops[-1]):
+        # a concat splitting the innermost axis: TVM leaves such a vector loop scalar and LLVM's own
+        # loop vectorizer miscompiles it on 16 lanes (a lane's `i % 8` read as `i`); unrolled, each
+        # lane's branch folds to one load
+        work = _work(sch, loops)
+        outer, inner = sch.split(loops[-1], [None, width])
+        sch.unroll(inner)
+        _parallel(sch, _fuse(sch, [*loops[:-1], outer]), work, target)
+        return
     if len(loops) > 1 and width >= MIN_ROW_VECTOR and _reads_through_index_math(sch, block):
         # a vector across rows would see the reshape's divisions change inside it (a gather): the
         # vectors stay within the innermost axis, whose index is read unchanged
@@ -98,6 +107,14 @@ def vectorize_spatial(sch, block, target) -> None:
         _parallel(sch, _fuse(sch, [*loops[:-1], outer]), work, target)
         return
     vectorize_loops(sch, loops, target)
+
+
+def _branches_on_lane_remainder(sch, block, loop) -> bool:
+    """Whether an if_then_else or select in the block tests a division or remainder of an index that
+    the loop changes (a concat of the axis a reshape split)."""
+    moved = {iv.var for iv in _iters_moved_by(sch, block, loop)}
+    return any(type(e).__name__ in ("FloorMod", "FloorDiv") and any(u in moved for u in _vars(e))
+               for c in branch_conditions(sch.get(block).body) for e in subexpressions(c))
 
 
 def _reads_through_index_math(sch, block) -> bool:
@@ -151,12 +168,18 @@ def loop_kinds(sch, block) -> list:
     pairs = _bindings(sch, block)
     if not pairs:
         return [None] * len(sch.get_loops(block))
-    kinds = []
-    for lp in sch.get_loops(block):
-        var = sch.get(lp).loop_var
-        users = [iv for iv, v in pairs if any(u.same_as(var) for u in tirx.analysis.undefined_vars(v, []))]
-        kinds.append(REDUCE if any(int(iv.iter_type) == REDUCE_ITER for iv in users) else SPATIAL)
-    return kinds
+    return [REDUCE if any(int(iv.iter_type) == REDUCE_ITER for iv in _iters_moved_by(sch, block, lp, pairs))
+            else SPATIAL for lp in sch.get_loops(block)]
+
+
+def _vars(expr) -> list:
+    return list(tirx.analysis.undefined_vars(expr, []))
+
+
+def _iters_moved_by(sch, block, loop, pairs=None) -> list:
+    """The block's iter vars whose bound value uses the loop's var."""
+    var, pairs = sch.get(loop).loop_var, pairs if pairs is not None else _bindings(sch, block)
+    return [iv for iv, v in pairs if any(u.same_as(var) for u in _vars(v))]
 
 
 def order_by_memory(sch, block) -> None:

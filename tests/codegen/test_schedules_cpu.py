@@ -111,6 +111,34 @@ def test_a_channel_shuffle_keeps_its_vectors_within_rows():
                                   list(interpret(b.module, x).values())[0])
 
 
+UNROLLED = 3
+
+
+def test_a_concat_splitting_the_innermost_axis_unrolls_its_lanes():
+    """Each 16-lane vector of the [2, 3, 32] result crossed two 4-wide concat halves; TVM left the loop
+    scalar and LLVM's loop vectorizer miscompiled it on znver4 (lanes 8..11 read cos[8..11]). Unrolled,
+    each lane's concat branch folds to one load."""
+    b = Builder("m")
+    f = b.function()
+    x1, sin_x2, imag = (f.arg(n, [2, 3, 4, 4]) for n in ("x1", "sin_x2", "imag"))
+    real = f.op("sub", f.op("mul", f.arg("cos", [2, 3, 1, 4]), x1), sin_x2)  # ONNX RotaryEmbedding's last kernel
+    f.ret(f.op("reshape", f.op("concat", real, imag, axis=-1), shape=[2, 3, 32]))
+    _, specs = plan_function(run_pipeline(b.module, "O2").main)
+    (spec,) = specs.values()
+    for bits in (256, 512):
+        func = apply_schedule(build_primfunc(spec, "k"), spec.rule, Target("llvm", {}, vector_bits=bits, cores=2))["main"]
+        kinds = [int(lp.kind) for lp in loop_nest(func.body.block.body)]
+        assert kinds[-1] == UNROLLED and not vectorized(func), func.script()
+    cm = kernforge.compile(b.module, opt_level=2)
+    x = cm.random_inputs()
+    np.testing.assert_allclose(list(cm.run(x).values())[0], list(interpret(b.module, x).values())[0], rtol=1e-6)
+
+
+def test_a_concat_of_outer_axes_stays_vectorized():
+    func = scheduled("concat", [(4, 8, 64), (4, 8, 64)], {"axis": 1})
+    assert vectorized(func), func.script()
+
+
 def test_small_kernels_stay_on_one_core_but_vectorize():
     func = scheduled("relu", [(4, 8)])
     assert 4 * 8 < MIN_PARALLEL_WORK
