@@ -72,7 +72,7 @@ def compile_kernels(specs: dict[str, KernelSpec], target: Target,
         _check_features(spec, target)
         if progress:
             progress(name)
-        scheduled = apply_schedule(build_primfunc(spec, name), spec.rule, target)
+        scheduled = apply_schedule(build_primfunc(spec, name, target), spec.rule, target)
         funcs[name] = scheduled["main"].with_attr("global_symbol", name)
     return tvm.compile(tvm.IRModule(funcs), target=target.tvm())
 

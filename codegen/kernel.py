@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from tvm import te
@@ -12,14 +13,15 @@ from ..ir.layouts import channel_block, physical_shape
 from ..ir.ops import FUSION_KINDS, get_op
 from ..ir.printer import print_function
 from .dtypes import tvm_dtype
-from .lower import Prepack, get_lowering
+from .lower import Prepack, get_lowering, line_block
 from .lower.layouts import blocked_store, blocked_view
 
 # Which op of a kernel decides its schedule: the heaviest fusion kind wins.
 _PRIORITY = {k: i for i, k in enumerate(FUSION_KINDS)}
 # Fused kinds that name their own schedule rule: a whole block of convolutions, not one anchor op
 # with its epilogue (passes/block_fuse.py).
-_KIND_RULES = {"block"}
+BLOCK_KIND = "block"
+_KIND_RULES = {BLOCK_KIND}
 
 
 @dataclass
@@ -57,6 +59,10 @@ def kernel_spec(node: Node) -> KernelSpec:
 def arg_packs(node: Node) -> dict[int, Prepack]:
     """Layouts for the node's weight operands (Params with data) that an op of its body asks for."""
     body = kernel_body(node)
+    if node.attrs.get("kind") == BLOCK_KIND and node.region is not None and line_block.supports(body):
+        line = line_block.weight_packs(body)
+        if all(_constant(node, i) for i in line):
+            return line
     arg_index = {id(a): i for i, a in enumerate(body.args)}
     packs: dict[int, Prepack] = {}
     for inner in body.nodes:
@@ -66,9 +72,13 @@ def arg_packs(node: Node) -> dict[int, Prepack]:
                         computed) if choose else {}
         for j, pack in wanted.items():
             i = arg_index.get(id(inner.operands[j])) if j < len(inner.operands) else None
-            if i is not None and isinstance(node.operands[i], Param) and node.operands[i].data is not None:
+            if i is not None and _constant(node, i):
                 packs.setdefault(i, pack)
     return packs
+
+
+def _constant(node: Node, i: int) -> bool:
+    return isinstance(node.operands[i], Param) and node.operands[i].data is not None
 
 
 def unsupported_ops(nodes: list[Node]) -> list[str]:
@@ -119,6 +129,11 @@ def _static_shape(v: Value) -> list[int]:
     return list(v.type.shape)
 
 
-def build_primfunc(spec: KernelSpec, name: str):
-    inputs, outputs = build_compute(spec.body, spec.packs)
+def build_primfunc(spec: KernelSpec, name: str, target=None):
+    """The kernel's PrimFunc; a block the line-buffer kernel covers is hand-written TIR for the target."""
+    if spec.rule == BLOCK_KIND and line_block.supports(spec.body) and spec.packs == line_block.weight_packs(spec.body):
+        cores, bits = (target.cores, target.vector_bits) if target is not None else (os.cpu_count() or 1, 256)
+        inputs, outputs = line_block.line_block_compute(spec.body, cores, line_block.registers_of(bits), spec.packs)
+    else:
+        inputs, outputs = build_compute(spec.body, spec.packs)
     return te.create_prim_func(inputs + outputs).with_attr("global_symbol", name)

@@ -11,7 +11,8 @@ PIPELINES: dict[str, str] = {
     "O2": "O1,fold-batchnorm,canonicalize,fuse-ops",
     # fuse-attention before fuse-ops: the softmax and matmuls it absorbs would otherwise fuse apart.
     # layout before fusion: its transforms are kernels of their own, the blocked values fuse as any.
-    "O3": "O1,fold-batchnorm,canonicalize,layout,fuse-attention,fuse-ops",
+    # block-fuse merges fuse-ops' conv kernels of inverted-residual blocks.
+    "O3": "O1,fold-batchnorm,canonicalize,layout,fuse-attention,fuse-ops,block-fuse",
 }
 
 

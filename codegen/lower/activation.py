@@ -179,6 +179,16 @@ _SCALAR = {
 }
 
 
+def vector_epilogue(op: str, attrs: dict):
+    """f(x) applying a unary float op (clip or an activation) to a scalar or vector float32 expression,
+    for hand-written kernels that apply epilogues themselves; None if the op has no such form."""
+    if op == "clip":
+        bound = lambda b, x: None if b is None else const(b, x)
+        return lambda x: clamp(x, bound(attrs.get("min"), x), bound(attrs.get("max"), x))
+    fn = _SCALAR.get(op)
+    return None if fn is None else (lambda x: fn(x, **attrs))
+
+
 def _register(name: str, fn) -> None:
     @op_lowering(name)
     def compute(ins, attrs, out_types):

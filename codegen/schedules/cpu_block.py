@@ -10,7 +10,7 @@ from tvm.tirx import ForKind
 from ..lower.conv import CHANNEL_CONV_BLOCK, DEPTHWISE_BLOCK
 from . import schedule_rule
 from .analysis import blocks, extent, inline_all, is_reduction, try_reverse_inline
-from .cpu import REDUCE, SPATIAL, loop_kinds
+from .cpu import REDUCE, SPATIAL, _blocks, loop_kinds
 from .tiling import LONG_VECTOR, inner_width, name, pad_blocks, split, split_even, vectorize_inner
 
 # The expanded rows one band holds (band + halo, all expanded channels) should stay in a core's L2
@@ -33,6 +33,8 @@ def conv_blocks(sch) -> list:
 def schedule_block(sch, target, band: int | None = None) -> None:
     """Tile the output over bands of rows (parallel); every producer is computed inside the band loop,
     TVM inferring the halo rows each band needs, and vectorized along the width."""
+    if not _blocks(sch):
+        return  # the line-buffer kernel (lower/line_block.py): hand-written TIR, scheduled as written
     lanes = target.vector_lanes_f32
     _inline_elementwise(sch)
     band = band or band_rows(sch, target)

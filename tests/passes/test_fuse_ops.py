@@ -67,10 +67,11 @@ def test_kinds():
     assert fused_kinds(run_pipeline(mlp(), "fuse-ops")) == ["dense+add+gelu", "dense+add"]
 
 
-def test_o2_runs_fuse_ops_last():
+def test_fuse_ops_runs_last_but_block_fuse_which_merges_its_kernels():
     from kernforge.passes import parse_pipeline
 
-    assert parse_pipeline("-O2")[-1] == parse_pipeline("-O3")[-1] == "fuse-ops"
+    assert parse_pipeline("-O2")[-1] == "fuse-ops"
+    assert parse_pipeline("-O3")[-2:] == ["fuse-ops", "block-fuse"]
 
 
 @pytest.mark.parametrize("name", MODELS)
