@@ -8,6 +8,7 @@ import math
 from tvm import tirx
 from tvm.error import InternalError
 from tvm.s_tir import ScheduleError
+from tvm.sym.analyzer import Analyzer
 
 from . import schedule_rule
 from .analysis import REDUCE_ITER, blocks, branch_conditions, extent, inline_all, is_reduction, subexpressions
@@ -98,15 +99,39 @@ def vectorize_spatial(sch, block, target) -> None:
         sch.unroll(inner)
         _parallel(sch, _fuse(sch, [*loops[:-1], outer]), work, target)
         return
-    if len(loops) > 1 and width >= MIN_ROW_VECTOR and _reads_through_index_math(sch, block):
+    if len(loops) > 1 and _reads_through_index_math(sch, block):
         # a vector across rows would see the reshape's divisions change inside it (a gather): the
-        # vectors stay within the innermost axis, whose index is read unchanged
-        work = _work(sch, loops)
-        outer, inner = sch.split(loops[-1], [None, width])
-        sch.vectorize(inner)
-        _parallel(sch, _fuse(sch, [*loops[:-1], outer]), work, target)
-        return
+        # vectors stay within the innermost axes that every access indexes unchanged (a channel
+        # shuffle's whole planes), or else within the innermost axis
+        inner = loops[-max(1, _plain_trailing_loops(sch, block, loops)):]
+        width = vector_width(_work(sch, inner), target.vector_lanes_f32)
+        if width >= MIN_ROW_VECTOR:
+            work = _work(sch, loops)
+            outer, vec = sch.split(_fuse(sch, inner), [None, width])
+            sch.vectorize(vec)
+            _parallel(sch, _fuse(sch, [*loops[:-len(inner)], outer]), work, target)
+            return
     vectorize_loops(sch, loops, target)
+
+
+def _plain_trailing_loops(sch, block, loops) -> int:
+    """How many innermost loops (not all) every access of the block indexes as-is over whole buffer
+    axes: fused, they walk contiguous memory in every buffer."""
+    iters, accesses = loop_iters(sch, block), [*sch.get(block).reads, *sch.get(block).writes]
+    analyzer = Analyzer()  # reshape index math reads `(w // 56 + h) % 56` for h: simplify within the domains
+    for iv in sch.get(block).iter_vars:
+        analyzer.bind(iv.var, iv.dom)
+
+    def plain(j: int) -> bool:
+        iv, size = iters[-j], extent(sch, loops[-j])
+        return iv is not None and size is not None and all(
+            len(a.region) >= j and analyzer.can_prove_equal(a.region[-j].min, iv.var)
+            and int(a.source.shape[-j]) == size for a in accesses)
+
+    k = 0
+    while k < len(loops) - 1 and plain(k + 1):
+        k += 1
+    return k
 
 
 def _branches_on_lane_remainder(sch, block, loop) -> bool:
