@@ -1,7 +1,7 @@
-"""An inverted-residual block (1x1 expand -> 3x3 depthwise -> 1x1 project [-> + input], each with its
-elementwise epilogue) as one line-buffer kernel. Each task walks its rows in order and keeps the last
-three expanded rows in a ring, zero-padded at both row ends: an expanded row is computed once (twice only
-at a task seam), and the expanded map never leaves the core's cache. Hand-written TIR, because a TE
+"""An inverted-residual block (1x1 expand -> k x k depthwise -> 1x1 project [-> + input], each with its
+elementwise epilogue) as one line-buffer kernel. Each task walks its rows in order and keeps the last k
+expanded rows in a ring, zero-padded at both row ends: an expanded row is computed once (again only at
+a task seam), and the expanded map never leaves the core's cache. Hand-written TIR, because a TE
 schedule cannot keep a ring of rows.
 
 Two forms, by the block's layout: plain NCHW values vectorize along the width (rows of channels in the
@@ -23,7 +23,6 @@ from .activation import vector_epilogue
 from .registry import Prepack
 
 LANES = 8  # one 256-bit vector; 512-bit targets keep it and get twice the registers for tiles
-RING = 3  # rows of the expanded map a 3x3 depthwise conv reads
 F32 = "float32"
 
 
@@ -51,8 +50,9 @@ def _blocked(body: Function) -> bool:
 
 
 def supports(body: Function) -> bool:
-    """Whether the line kernel computes this block: float32 values all plain or all NCHW8c, a 3x3
-    stride-1 pad-1 depthwise conv, and epilogues of unary float ops (and the residual add of the input)."""
+    """Whether the line kernel computes this block: float32 values all plain or all NCHW8c, an odd k x k
+    stride-1 depthwise conv padded to keep the size, and epilogues of unary float ops (and the residual
+    add of the input)."""
     st = stages(body)
     if st is None or any(str(v.type.dtype) != "f32" for v in body.args):
         return False
@@ -63,7 +63,8 @@ def supports(body: Function) -> bool:
     if blocks not in ({None}, {LANES}) or (blocks == {LANES} and st[0].conv.result.type.shape[1] % LANES):
         return False
     dw = st[1].conv
-    if list(dw.operands[1].type.shape[2:]) != [3, 3] or list(dw.attrs["pads"]) != [1, 1, 1, 1]:
+    k = int(dw.operands[1].type.shape[2])
+    if list(dw.operands[1].type.shape[2:]) != [k, k] or k % 2 == 0 or list(dw.attrs["pads"]) != [k // 2] * 4:
         return False
     if set(dw.attrs["strides"]) != {1} or set(dw.attrs.get("dilations", [1, 1])) != {1}:
         return False
@@ -135,6 +136,11 @@ class Block:
     height: int
     width: int
     registers: int
+    k: int  # the depthwise kernel's size: the ring holds k expanded rows, each with k // 2 zeros at both ends
+
+    @property
+    def halo(self) -> int:
+        return self.k // 2
 
 
 def _block(ins, out, body: Function, registers: int) -> Block:
@@ -148,7 +154,8 @@ def _block(ins, out, body: Function, registers: int) -> Block:
     return Block(arg(st[0].conv.operands[0]), T.buffer_proxy(out), weights,
                  [[_epilogue_step(n, body, i == 2) for n in s.epilogue] for i, s in enumerate(st)],
                  arg(residual) if residual is not None else None, batch, chans,
-                 int(st[0].conv.result.type.shape[1]), int(st[2].conv.result.type.shape[1]), height, width, registers)
+                 int(st[0].conv.result.type.shape[1]), int(st[2].conv.result.type.shape[1]), height, width, registers,
+                 int(st[1].conv.operands[1].type.shape[2]))
 
 
 class RowsForm:
@@ -160,33 +167,33 @@ class RowsForm:
 
     def alloc(self):
         b = self.b
-        self.ring = T.buffer_proxy(T.alloc_buffer([RING, b.expanded, b.width + 2], F32))
+        self.ring = T.buffer_proxy(T.alloc_buffer([b.k, b.expanded, b.width + 2 * b.halo], F32))
         self.drow = T.buffer_proxy(T.alloc_buffer([b.expanded, b.width], F32))
-        with T.serial(0, RING * b.expanded) as se:
-            for col in (0, b.width + 1):
+        with T.serial(0, b.k * b.expanded) as se:
+            for col in [*range(b.halo), *range(b.width + b.halo, b.width + 2 * b.halo)]:
                 self.ring[se // b.expanded, se % b.expanded, col] = tirx.const(0, F32)
 
     def expand(self, n, r, slot):
         b, (w1, b1) = self.b, self.b.weights[0]
 
         def put(e, w0, lanes, v):
-            self.ring[slot, e, _ramp(w0 + 1, lanes)] = _apply(b.steps[0], v, None)
+            self.ring[slot, e, _ramp(w0 + b.halo, lanes)] = _apply(b.steps[0], v, None)
 
         self._pointwise(b.expanded, b.chans, w1, b1, lambda c, w0, lanes: b.x[n, c, r, _ramp(w0, lanes)], put)
 
     def zero_row(self, slot):
         with T.serial(0, self.b.expanded) as e:
             for w0, lanes in self.chunks:
-                self.ring[slot, e, _ramp(w0 + 1, lanes)] = _zeros(lanes)
+                self.ring[slot, e, _ramp(w0 + self.b.halo, lanes)] = _zeros(lanes)
 
     def depthwise(self, row):
         b, (wd, bd) = self.b, self.b.weights[1]
         with T.serial(0, b.expanded) as e:
             for w0, lanes in self.chunks:
                 acc = _bcast(bd[e] if bd is not None else tirx.const(0, F32), lanes)
-                for dy in range(3):
-                    slot = tirx.floormod(row + dy + RING - 1, RING)
-                    for dx in range(3):
+                for dy in range(b.k):
+                    slot = tirx.floormod(row + dy + b.k - b.halo, b.k)
+                    for dx in range(b.k):
                         acc = acc + _bcast(wd[e, 0, dy, dx], lanes) * self.ring[slot, e, _ramp(w0 + dx, lanes)]
                 self.drow[e, _ramp(w0, lanes)] = _apply(b.steps[1], acc, None)
 
@@ -239,18 +246,18 @@ class ChannelsForm:
 
     def alloc(self):
         b = self.b
-        self.ring = T.buffer_proxy(T.alloc_buffer([RING, b.width + 2, b.expanded], F32))
+        self.ring = T.buffer_proxy(T.alloc_buffer([b.k, b.width + 2 * b.halo, b.expanded], F32))
         self.drow = T.buffer_proxy(T.alloc_buffer([b.width, b.expanded], F32))
-        with T.serial(0, RING * b.expanded // LANES) as sv:
+        with T.serial(0, b.k * b.expanded // LANES) as sv:
             slot, e = sv // (b.expanded // LANES), sv % (b.expanded // LANES) * LANES
-            for col in (0, b.width + 1):
+            for col in [*range(b.halo), *range(b.width + b.halo, b.width + 2 * b.halo)]:
                 self.ring[slot, col, _ramp(e, LANES)] = _zeros(LANES)
 
     def expand(self, n, r, slot):
         b, (w1, b1) = self.b, self.b.weights[0]
 
         def put(w, e, v):
-            self.ring[slot, w + 1, _ramp(e, LANES)] = _apply(b.steps[0], v, None)
+            self.ring[slot, w + b.halo, _ramp(e, LANES)] = _apply(b.steps[0], v, None)
 
         src = lambda c, w: b.x[n, c // LANES, r, w, c % LANES]
         self._pointwise(b.expanded, b.chans, w1, b1, src, put)
@@ -258,21 +265,22 @@ class ChannelsForm:
     def zero_row(self, slot):
         with T.serial(0, self.b.width * self.b.expanded // LANES) as wv:
             per = self.b.expanded // LANES
-            self.ring[slot, wv // per + 1, _ramp(wv % per * LANES, LANES)] = _zeros(LANES)
+            self.ring[slot, wv // per + self.b.halo, _ramp(wv % per * LANES, LANES)] = _zeros(LANES)
 
     def depthwise(self, row):
         b, (wd, bd) = self.b, self.b.weights[1]
         with T.serial(0, b.expanded // LANES) as ev:
             e = ev * LANES
-            taps = T.buffer_proxy(T.alloc_local([9 * LANES], F32))
-            for t in range(9):
+            taps = T.buffer_proxy(T.alloc_local([b.k * b.k * LANES], F32))
+            for t in range(b.k * b.k):
                 taps[_ramp(t * LANES, LANES)] = wd[t, _ramp(e, LANES)]
             with T.serial(0, b.width) as w:
                 acc = bd[_ramp(e, LANES)] if bd is not None else _zeros(LANES)
-                for dy in range(3):
-                    slot = tirx.floormod(row + dy + RING - 1, RING)
-                    for dx in range(3):
-                        acc = acc + taps[_ramp((dy * 3 + dx) * LANES, LANES)] * self.ring[slot, w + dx, _ramp(e, LANES)]
+                for dy in range(b.k):
+                    slot = tirx.floormod(row + dy + b.k - b.halo, b.k)
+                    for dx in range(b.k):
+                        tap = taps[_ramp((dy * b.k + dx) * LANES, LANES)]
+                        acc = acc + tap * self.ring[slot, w + dx, _ramp(e, LANES)]
                 self.drow[w, _ramp(e, LANES)] = _apply(b.steps[1], acc, None)
 
     def project(self, n, row):
@@ -335,17 +343,17 @@ def _body(ins, out, body: Function, cores: int, registers: int):
         with T.parallel(0, b.batch * tasks) as job:
             n, r0 = job // tasks, job % tasks * rows
             form.alloc()
-            # step i expands row r0 - 1 + i into the ring and, from i = 2, finishes row r0 + i - 2
-            with T.serial(0, rows + 2) as i:
-                r = r0 - 1 + i
-                slot = tirx.floormod(r + RING, RING)
+            # step i expands row r0 - halo + i into the ring and, from i = 2 halo, finishes row r0 + i - 2 halo
+            with T.serial(0, rows + 2 * b.halo) as i:
+                r = r0 - b.halo + i
+                slot = tirx.floormod(r + b.k, b.k)
                 with T.If(tirx.all(r >= 0, r < b.height)):
                     with T.Then():
                         form.expand(n, r, slot)
                     with T.Else():
                         form.zero_row(slot)
-                done = r0 + i - 2
-                with T.If(tirx.all(i >= 2, done < b.height)):
+                done = r0 + i - 2 * b.halo
+                with T.If(tirx.all(i >= 2 * b.halo, done < b.height)):
                     with T.Then():
                         form.depthwise(done)
                         form.project(n, done)

@@ -75,13 +75,14 @@ def _fill_border(sch, pad, lanes: int) -> None:
 
 
 def band_rows(sch, target) -> int:
-    """The most output rows (<= MAX_BAND) whose expanded input rows fit BAND_BYTES, while the bands
+    """The most output rows (2 to MAX_BAND) whose expanded input rows fit BAND_BYTES, while the bands
     give every core two; a divisor of the rows if one is at least half that (a ragged last band puts
     a predicate on the epilogues, which then cannot ride on the write-backs)."""
     expand = conv_blocks(sch)[0]
     _, c, rows, width = [int(d) for d in sch.get(expand).writes[0].source.shape]
-    fits = [b for b in range(MAX_BAND, 0, -1)
-            if 4 * c * (b + 2) * width <= BAND_BYTES and -(-rows // b) >= 2 * target.cores] or [1]
+    # at least 2 rows: the register tiles split a band's row loop, which a 1-row band would not have
+    fits = [b for b in range(MAX_BAND, 1, -1)
+            if 4 * c * (b + 2) * width <= BAND_BYTES and -(-rows // b) >= 2 * target.cores] or [2]
     even = [b for b in fits if rows % b == 0 and 2 * b >= fits[0]]
     return even[0] if even else fits[0]
 

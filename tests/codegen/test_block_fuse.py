@@ -28,7 +28,9 @@ def block_module(c=8, e=48, h=14, w=14, residual=True, bias=True, batch=1, k=3, 
     x = f.arg("x", [batch, c, h, w])
     biases = lambda name, n: [f.param(name, rand(n, seed=len(name)))] if bias else []
     y = f.op("conv2d", x, f.param("w1", rand(e, c, 1, 1, seed=1)), *biases("b1", e))
-    y = f.op("clip", y, min=0.0, max=6.0) if act == "clip" else f.op(act, y)
+    if act == "scale":  # a broadcast epilogue: not the line kernel's
+        y = f.op("mul", y, f.param("scale", rand(1, e, 1, 1, seed=4)))
+    y = f.op("clip", y, min=0.0, max=6.0) if act in ("clip", "scale") else f.op(act, y)
     y = f.op("conv2d", y, f.param("w2", rand(e, 1, k, k, seed=2)), *biases("b22", e), pads=[k // 2] * 4, group=e)
     y = f.op("conv2d", f.op("clip", y, min=0.0, max=6.0), f.param("w3", rand(c, e, 1, 1, seed=3)),
              *biases("b333", c))
@@ -44,8 +46,9 @@ CASES = {
     "14x14-batch2": dict(batch=2),
     "16x16-unpacked": dict(h=16, w=16, residual=False, bias=False),  # 1x1 convs as GEMMs, no prepack
     "9x7-hardswish": dict(h=9, w=7, act="hardswish"),  # rows narrower than one vector
-    "14x14-5x5": dict(k=5),  # not the line kernel's: the band schedule
-    "14x14-5x5-plain": dict(k=5, residual=False),
+    "14x14-5x5": dict(k=5),
+    "14x14-scaled": dict(act="scale"),  # not the line kernel's: the band schedule
+    "13x11-scaled-plain": dict(h=13, w=11, act="scale", residual=False),
 }
 
 
@@ -62,22 +65,23 @@ def test_block_matches_interpreter(name, cores):
         np.testing.assert_allclose(ours, ref[out], rtol=1e-4, atol=1e-5, err_msg=out)
 
 
-def test_line_kernel_keeps_a_ring_of_expanded_rows_per_task():
-    """One parallel task per core; each holds three expanded rows (padded by a zero column at both
-    ends) and one depthwise row, and its loop steps through its rows plus the two halo rows."""
-    (spec,) = plan_function(block_module(h=14, w=14).main)[1].values()
+@pytest.mark.parametrize("k", [3, 5])
+def test_line_kernel_keeps_a_ring_of_expanded_rows_per_task(k):
+    """One parallel task per core; each holds k expanded rows (padded by k // 2 zero columns at both
+    ends) and one depthwise row, and its loop steps through its rows plus the 2 (k // 2) halo rows."""
+    (spec,) = plan_function(block_module(h=14, w=14, k=k).main)[1].values()
     script = apply_schedule(build_primfunc(spec, "k", TARGET), spec.rule, TARGET).script()
     assert re.search(r"for \w+ in T\.parallel\(2\)", script), script
-    assert re.search(r"T\.alloc_buffer\(\(3, 48, 16\)", script) and re.search(r"T\.alloc_buffer\(\(48, 14\)", script)
-    assert re.search(r"for \w+ in range\(9\)", script), script  # 7 rows per task + 2 halo steps
+    assert f"T.alloc_buffer(({k}, 48, {14 + k - 1})" in script and "T.alloc_buffer((48, 14)" in script, script
+    assert f"in range({7 + k - 1}):" in script, script  # 7 rows per task + the halo steps
     assert "T.Ramp" in script and "sblock(\"depthwise" not in script
 
 
 def test_expand_conv_computed_per_row_band():
-    """Outside the line kernel (a 5x5 depthwise conv): the expand conv, the depthwise conv and the
+    """Outside the line kernel (a broadcast epilogue): the expand conv, the depthwise conv and the
     project conv all sit in the output's parallel row-band loop (the residual add rides on the
     project's write-back), vectorized."""
-    plan, specs = plan_function(block_module(k=5).main)
+    plan, specs = plan_function(block_module(act="scale").main)
     (spec,) = specs.values()
     script = apply_schedule(build_primfunc(spec, "k"), spec.rule, TARGET).script()
     band = re.search(r"^( *)for (\w+) in T\.parallel\(", script, re.M)
@@ -90,15 +94,15 @@ def test_expand_conv_computed_per_row_band():
     assert "T.vectorized" in body
 
 
-def network_module(c=8, e=48, h=14, w=14, residual=True):
+def network_module(c=8, e=48, h=14, w=14, residual=True, k=3):
     """A block between two convs: at -O3 its input and output are NCHW8c, as inside MobileNetV2."""
     b = Builder("net")
     f = b.function()
     x = f.op("relu", f.op("conv2d", f.arg("x", [1, 3, h, w]), f.param("w0", rand(c, 3, 1, 1, seed=9))))
     y = f.op("clip", f.op("conv2d", x, f.param("w1", rand(e, c, 1, 1, seed=1)), f.param("b1", rand(e, seed=5))),
              min=0.0, max=6.0)
-    y = f.op("conv2d", y, f.param("w2", rand(e, 1, 3, 3, seed=2)), f.param("b2", rand(e, seed=6)), pads=[1] * 4,
-             group=e)
+    y = f.op("conv2d", y, f.param("w2", rand(e, 1, k, k, seed=2)), f.param("b2", rand(e, seed=6)),
+             pads=[k // 2] * 4, group=e)
     y = f.op("conv2d", f.op("clip", y, min=0.0, max=6.0), f.param("w3", rand(c, e, 1, 1, seed=3)),
              f.param("b3", rand(c, seed=7)))
     f.ret(f.op("conv2d", f.op("add", y, x) if residual else y, f.param("w4", rand(8, c, 1, 1, seed=11))))
@@ -106,8 +110,8 @@ def network_module(c=8, e=48, h=14, w=14, residual=True):
 
 
 @pytest.mark.parametrize("cores", [2, 3])
-@pytest.mark.parametrize("kw", [dict(), dict(h=13, w=11), dict(c=16, e=96, h=9, w=7, residual=False)],
-                         ids=["14x14", "13x11", "9x7-plain"])
+@pytest.mark.parametrize("kw", [dict(), dict(h=13, w=11), dict(c=16, e=96, h=9, w=7, residual=False), dict(k=5)],
+                         ids=["14x14", "13x11", "9x7-plain", "14x14-5x5"])
 def test_blocked_line_kernel_matches_interpreter(kw, cores):
     """Channel-vector form: the ring holds rows of pixels, channels innermost; weights transposed."""
     mod = network_module(**kw)
