@@ -53,6 +53,8 @@ def kernel_spec(node: Node) -> KernelSpec:
     body_key += "".join(f"\npack {i} {p.name}" for i, p in sorted(packs.items()))
     kind = node.attrs.get("kind") if node.region is not None else None
     rule = kind if kind in _KIND_RULES else get_lowering(anchor.op).rule
+    if rule == BLOCK_KIND and line_block.supports(body) and packs == line_block.weight_packs(body):
+        rule = line_block.RULE
     return KernelSpec(body, body_key, rule, anchor.op, packs)
 
 
@@ -131,7 +133,7 @@ def _static_shape(v: Value) -> list[int]:
 
 def build_primfunc(spec: KernelSpec, name: str, target=None):
     """The kernel's PrimFunc; a block the line-buffer kernel covers is hand-written TIR for the target."""
-    if spec.rule == BLOCK_KIND and line_block.supports(spec.body) and spec.packs == line_block.weight_packs(spec.body):
+    if spec.rule == line_block.RULE:
         cores, bits = (target.cores, target.vector_bits) if target is not None else (os.cpu_count() or 1, 256)
         inputs, outputs = line_block.line_block_compute(spec.body, cores, line_block.registers_of(bits), spec.packs)
     else:

@@ -24,6 +24,7 @@ from .registry import Prepack
 
 LANES = 8  # one 256-bit vector; 512-bit targets keep it and get twice the registers for tiles
 F32 = "float32"
+RULE = "line_block"  # the schedule rule its kernels name (schedules/cpu_block.py: scheduled as written)
 
 
 @dataclass(frozen=True)

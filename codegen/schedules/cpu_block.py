@@ -8,9 +8,10 @@ from tvm.s_tir import ScheduleError
 from tvm.tirx import ForKind
 
 from ..lower.conv import CHANNEL_CONV_BLOCK, DEPTHWISE_BLOCK
+from ..lower.line_block import RULE
 from . import schedule_rule
 from .analysis import blocks, extent, inline_all, is_reduction, try_reverse_inline
-from .cpu import REDUCE, SPATIAL, _blocks, loop_kinds
+from .cpu import REDUCE, SPATIAL, loop_kinds
 from .tiling import LONG_VECTOR, inner_width, name, pad_blocks, split, split_even, vectorize_inner
 
 # The expanded rows one band holds (band + halo, all expanded channels) should stay in a core's L2
@@ -29,12 +30,17 @@ def conv_blocks(sch) -> list:
     return [b for b in blocks(sch) if is_reduction(sch, b) and name(sch, b).startswith(prefixes)]
 
 
+@schedule_rule("llvm", RULE)
+def schedule_line_block(sch, target) -> None:
+    """The line-buffer block kernel (lower/line_block.py) is hand-written TIR: its loops are already
+    parallel over tasks, register-tiled and vectorized for the target it was built for."""
+
+
 @schedule_rule("llvm", "block")
 def schedule_block(sch, target, band: int | None = None) -> None:
-    """Tile the output over bands of rows (parallel); every producer is computed inside the band loop,
-    TVM inferring the halo rows each band needs, and vectorized along the width."""
-    if not _blocks(sch):
-        return  # the line-buffer kernel (lower/line_block.py): hand-written TIR, scheduled as written
+    """For blocks the line kernel does not cover: tile the output over bands of rows (parallel); every
+    producer is computed inside the band loop, TVM inferring the halo rows each band needs, and
+    vectorized along the width."""
     lanes = target.vector_lanes_f32
     _inline_elementwise(sch)
     band = band or band_rows(sch, target)

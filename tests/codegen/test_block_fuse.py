@@ -58,6 +58,8 @@ def test_block_matches_interpreter(name, cores):
     """Three cores split 13 or 14 rows into uneven tasks, whose seams recompute one expanded row."""
     mod = block_module(**CASES[name])
     assert [n.attrs["kind"] for n in mod.main.nodes] == ["block"]
+    (spec,) = plan_function(mod.main)[1].values()
+    assert spec.rule == ("block" if "scaled" in name else "line_block")  # a broadcast epilogue: row bands
     cm = kernforge.compile(mod, opt_level=0, target={"kind": "llvm", "num-cores": cores})
     inputs = cm.random_inputs()
     ref = interpret(mod, inputs)
@@ -128,8 +130,8 @@ def test_blocked_line_kernel_matches_interpreter(kw, cores):
 def test_blocked_line_kernel_reads_transposed_weights_and_a_pixel_ring():
     fused = block_fuse(run_pipeline(network_module(), "O3"), min_bytes=0)
     plan, specs = plan_function(fused.main)
-    (spec,) = [s for s in specs.values() if s.rule == "block"]
-    step = next(s for s in plan.steps if plan.kernels[s.kernel]["rule"] == "block")
+    (spec,) = [s for s in specs.values() if s.rule == "line_block"]
+    step = next(s for s in plan.steps if plan.kernels[s.kernel]["rule"] == "line_block")
     assert sum(slot.endswith("@line_t") for slot in step.inputs) == 3, step.inputs  # expand, depthwise, project
     script = apply_schedule(build_primfunc(spec, "k", TARGET), spec.rule, TARGET).script()
     assert re.search(r"T\.alloc_buffer\(\(3, 16, 48\)", script), script  # 3 rows x (1 + 14 + 1) pixels x 48
