@@ -105,7 +105,7 @@ def profile_report(cm, inputs: dict[str, np.ndarray], roofline_png: str | None =
     from .runtime.roofline import roofline_rows, step_costs
 
     plan = cm.executor.plan
-    costs = step_costs(cm.ir(), len(plan.steps))
+    costs = step_costs(cm.ir(), plan.steps)
     if remeasure_peaks or cached_peaks() is None:
         print("measuring this machine's peak GFLOP/s and GB/s (once; cached)...", file=sys.stderr)
     peaks = load_peaks(remeasure=remeasure_peaks, extra_gflops=compiled_gemm_gflops)

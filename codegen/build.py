@@ -10,7 +10,7 @@ import tvm
 from ..errors import KernforgeError, UnsupportedOpError
 from ..ir.graph import Function, Module, Param
 from ..ir.layouts import physical_shape
-from ..runtime.plan import Plan, Step, TensorSig
+from ..runtime.plan import Plan, Step, TensorSig, buffer_slot
 from .kernel import KernelSpec, arg_packs, build_primfunc, kernel_spec, unsupported_ops
 from .lower.registry import get_lowering
 from .memory import plan_memory
@@ -41,7 +41,7 @@ def plan_function(func: Function, memory: bool = True) -> tuple[Plan, dict[str, 
                                   "ops": [n.op for n in spec.body.nodes]}
         outs = []
         for j, r in enumerate(node.results):
-            slots[id(r)] = f"buf:{i}.{j}"
+            slots[id(r)] = buffer_slot(i, j)
             plan.buffers[slots[id(r)]] = (list(physical_shape(r.type)), r.type.dtype.name)
             outs.append(slots[id(r)])
         plan.steps.append(Step(name, [slot(v, spec.packs.get(j)) for j, v in enumerate(node.operands)], outs))

@@ -5,6 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 
+def buffer_slot(node: int, result: int) -> str:
+    """The slot of result `result` of the function's node `node` (its index in the final IR)."""
+    return f"buf:{node}.{result}"
+
+
+def slot_node(slot: str) -> int | None:
+    """The final-IR node index a `buf:` slot belongs to (buffer_slot), else None."""
+    kind, _, rest = slot.partition(":")
+    return int(rest.split(".")[0]) if kind == "buf" else None
+
+
 @dataclass
 class Step:
     """One kernel call: the compiled function's name and the slots it reads and writes."""

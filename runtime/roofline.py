@@ -10,6 +10,7 @@ from ..ir.graph import Function, Module, Node
 from ..ir.ops import get_op
 from ..ir.parser import parse_module
 from .peaks import Peaks
+from .plan import Step, slot_node
 
 
 @dataclass(frozen=True)
@@ -71,17 +72,24 @@ def node_bytes(node: Node) -> int:
 
 
 def function_costs(func: Function) -> list[KernelCost]:
-    """One KernelCost per node of the function: nodes map 1:1, in order, to the plan's steps."""
+    """One KernelCost per node of the function, in order."""
     return [KernelCost(node_flops(n), node_bytes(n)) for n in func.nodes]
 
 
-def step_costs(ir: str | Module, n_steps: int | None = None) -> list[KernelCost]:
-    """Costs of every kernel call of a compiled model, from its final IR (text or Module)."""
+def step_costs(ir: str | Module, steps: Sequence[Step] | None = None) -> list[KernelCost]:
+    """Costs of every kernel call of a compiled model, from its final IR (text or Module): one per node,
+    or one per plan step, each the node that produces the step's outputs (the plan drops the nodes of
+    concats whose producers write into their result)."""
     module = parse_module(ir, "<final ir>") if isinstance(ir, str) else ir
     costs = function_costs(module.main)
-    if n_steps is not None and len(costs) != n_steps:
-        raise KernforgeError(f"final IR has {len(costs)} kernel nodes but the plan has {n_steps} steps")
-    return costs
+    if steps is None:
+        return costs
+    nodes = [slot_node(step.outputs[0]) if step.outputs else None for step in steps]
+    bad = next((s for s, i in zip(steps, nodes) if i is None or not 0 <= i < len(costs)), None)
+    if bad is not None:
+        raise KernforgeError(f"plan step {bad.kernel} writes {bad.outputs}, which no node of the final IR "
+                             f"({len(costs)} kernel nodes) produces")
+    return [costs[i] for i in nodes]
 
 
 def bound_seconds(cost: KernelCost, peaks: Peaks) -> float:

@@ -5,10 +5,12 @@ import json
 import numpy as np
 import pytest
 
+import kernforge
 from kernforge.errors import KernforgeError
 from kernforge.ir import Builder
 from kernforge.runtime import peaks as peaks_mod
 from kernforge.runtime.peaks import Peaks, cache_path, cached_peaks, host_key, load_peaks, save_peaks
+from kernforge.runtime.plan import Step
 from kernforge.runtime.roofline import KernelCost, bound_seconds, ridge_point, roofline_rows, step_costs, waterline
 
 FUSED_CONV = """module @cv {
@@ -44,16 +46,32 @@ def test_matmul_flops_and_bytes_are_exact():
 
 
 def test_fused_node_sums_its_region_and_counts_only_its_edges():
-    conv, add = step_costs(FUSED_CONV, n_steps=2)
+    conv, add = step_costs(FUSED_CONV, [Step("k0", [], ["buf:0.0"]), Step("k1", [], ["buf:1.0"])])
     out = 8 * 16 * 16
     assert conv.flops == 2 * out * 4 * 9 + out + out  # MACs, bias, relu
     assert conv.bytes == 4 * (4 * 16 * 16 + 8 * 4 * 9 + 8 + out)  # x, w, bias, result; no intermediate
     assert add == KernelCost(out, 3 * 4 * out)
 
 
-def test_step_count_mismatch_is_an_error():
-    with pytest.raises(KernforgeError, match="2 steps"):
-        step_costs(matmul_module(8), n_steps=2)
+def test_a_step_no_node_produces_is_an_error():
+    with pytest.raises(KernforgeError, match=r"plan step k1 writes \['buf:1.0'\].*1 kernel nodes"):
+        step_costs(matmul_module(8), [Step("k0", [], ["buf:0.0"]), Step("k1", [], ["buf:1.0"])])
+
+
+def test_steps_skip_the_nodes_of_concats_the_plan_dropped():
+    """A concat written in place by its producers has a node in the IR but no step: the steps after it
+    still get their own nodes' costs (`run --profile` on SqueezeNet failed on this)."""
+    b = Builder("cat")
+    f = b.function()
+    x = f.arg("x", [1, 8, 4, 4])
+    y = f.op("concat", f.op("relu", x), f.op("sigmoid", x), axis=1)
+    f.ret(f.op("tanh", y))
+    cm = kernforge.compile(b.module, opt_level=0)
+    plan = cm.executor.plan
+    per_node = step_costs(cm.ir())
+    assert len(plan.steps) == 3 and len(per_node) == 4  # the concat (node 2) left the plan
+    assert step_costs(cm.ir(), plan.steps) == [per_node[0], per_node[1], per_node[3]]
+    assert per_node[3].bytes == 2 * 256 * 4  # tanh: the 16-channel concat in, its result out
 
 
 def test_bound_is_max_of_compute_and_memory_time():
