@@ -46,6 +46,8 @@ CASES = {
     "14x14-batch2": dict(batch=2),
     "16x16-unpacked": dict(h=16, w=16, residual=False, bias=False),  # 1x1 convs as GEMMs, no prepack
     "9x7-hardswish": dict(h=9, w=7, act="hardswish"),  # rows narrower than one vector
+    "14x14-6-36": dict(c=6, e=36),  # channels not whole vectors: the form along the width
+    "13x11-6-36-plain": dict(c=6, e=36, h=13, w=11, residual=False),
     "14x14-5x5": dict(k=5),
     "14x14-scaled": dict(act="scale"),  # not the line kernel's: the band schedule
     "13x11-scaled-plain": dict(h=13, w=11, act="scale", residual=False),
@@ -67,14 +69,16 @@ def test_block_matches_interpreter(name, cores):
         np.testing.assert_allclose(ours, ref[out], rtol=1e-4, atol=1e-5, err_msg=out)
 
 
-@pytest.mark.parametrize("k", [3, 5])
-def test_line_kernel_keeps_a_ring_of_expanded_rows_per_task(k):
+@pytest.mark.parametrize("k, c, e", [(3, 8, 48), (5, 8, 48), (3, 6, 36)])
+def test_line_kernel_keeps_a_ring_of_expanded_rows_per_task(k, c, e):
     """One parallel task per core; each holds k expanded rows (padded by k // 2 zero columns at both
-    ends) and one depthwise row, and its loop steps through its rows plus the 2 (k // 2) halo rows."""
-    (spec,) = plan_function(block_module(h=14, w=14, k=k).main)[1].values()
+    ends) and one depthwise row, and its loop steps through its rows plus the 2 (k // 2) halo rows.
+    Channels that fill whole vectors go innermost (rows of pixels), others along the width."""
+    (spec,) = plan_function(block_module(c=c, e=e, h=14, w=14, k=k).main)[1].values()
     script = apply_schedule(build_primfunc(spec, "k", TARGET), spec.rule, TARGET).script()
     assert re.search(r"for \w+ in T\.parallel\(2\)", script), script
-    assert f"T.alloc_buffer(({k}, 48, {14 + k - 1})" in script and "T.alloc_buffer((48, 14)" in script, script
+    ring, row = ((k, 14 + k - 1, e), (14, e)) if e % 8 == 0 else ((k, e, 14 + k - 1), (e, 14))
+    assert f"T.alloc_buffer({ring}" in script and f"T.alloc_buffer({row}" in script, script
     assert f"in range({7 + k - 1}):" in script, script  # 7 rows per task + the halo steps
     assert "T.Ramp" in script and "sblock(\"depthwise" not in script
 
