@@ -8,15 +8,25 @@ import math
 from tvm import tirx
 from tvm.error import InternalError
 from tvm.s_tir import ScheduleError
-from tvm.sym.analyzer import Analyzer
 
 from . import schedule_rule
-from .analysis import REDUCE_ITER, blocks, branch_conditions, extent, inline_all, is_reduction, subexpressions
+from .analysis import (
+    REDUCE,
+    SPATIAL,
+    blocks,
+    branches_on_lane_remainder,
+    extent,
+    inline_all,
+    is_reduction,
+    loop_iters,
+    loop_kinds,
+    plain_trailing_loops,
+    reads_through_index_math,
+)
 
 # Waking the thread pool costs a few microseconds: loop nests smaller than this stay on one core.
 MIN_PARALLEL_WORK = 4096
 TILE = 16  # transposes move 16 x 16 element tiles
-SPATIAL, REDUCE = "S", "R"
 
 
 def _blocks(sch) -> list:
@@ -90,7 +100,7 @@ def vectorize_spatial(sch, block, target) -> None:
         return
     loops = sch.get_loops(block)
     width = vector_width(extent(sch, loops[-1]), target.vector_lanes_f32)
-    if width > 1 and _branches_on_lane_remainder(sch, block, loops[-1]):
+    if width > 1 and branches_on_lane_remainder(sch, block, loops[-1]):
         # a concat splitting the innermost axis: TVM leaves such a vector loop scalar and LLVM's own
         # loop vectorizer miscompiles it on 16 lanes (a lane's `i % 8` read as `i`); unrolled, each
         # lane's branch folds to one load
@@ -99,11 +109,11 @@ def vectorize_spatial(sch, block, target) -> None:
         sch.unroll(inner)
         _parallel(sch, _fuse(sch, [*loops[:-1], outer]), work, target)
         return
-    if len(loops) > 1 and _reads_through_index_math(sch, block):
+    if len(loops) > 1 and reads_through_index_math(sch, block):
         # a vector across rows would see the reshape's divisions change inside it (a gather): the
         # vectors stay within the innermost axes that every access indexes unchanged (a channel
         # shuffle's whole planes), or else within the innermost axis
-        inner = loops[-max(1, _plain_trailing_loops(sch, block, loops)):]
+        inner = loops[-max(1, plain_trailing_loops(sch, block, loops)):]
         width = vector_width(_work(sch, inner), target.vector_lanes_f32)
         if width >= MIN_ROW_VECTOR:
             work = _work(sch, loops)
@@ -112,39 +122,6 @@ def vectorize_spatial(sch, block, target) -> None:
             _parallel(sch, _fuse(sch, [*loops[:-len(inner)], outer]), work, target)
             return
     vectorize_loops(sch, loops, target)
-
-
-def _plain_trailing_loops(sch, block, loops) -> int:
-    """How many innermost loops (not all) every access of the block indexes as-is over whole buffer
-    axes: fused, they walk contiguous memory in every buffer."""
-    iters, accesses = loop_iters(sch, block), [*sch.get(block).reads, *sch.get(block).writes]
-    analyzer = Analyzer()  # reshape index math reads `(w // 56 + h) % 56` for h: simplify within the domains
-    for iv in sch.get(block).iter_vars:
-        analyzer.bind(iv.var, iv.dom)
-
-    def plain(j: int) -> bool:
-        iv, size = iters[-j], extent(sch, loops[-j])
-        return iv is not None and size is not None and all(
-            len(a.region) >= j and analyzer.can_prove_equal(a.region[-j].min, iv.var)
-            and int(a.source.shape[-j]) == size for a in accesses)
-
-    k = 0
-    while k < len(loops) - 1 and plain(k + 1):
-        k += 1
-    return k
-
-
-def _branches_on_lane_remainder(sch, block, loop) -> bool:
-    """Whether an if_then_else or select in the block tests a division or remainder of an index that
-    the loop changes (a concat of the axis a reshape split)."""
-    moved = {iv.var for iv in _iters_moved_by(sch, block, loop)}
-    return any(type(e).__name__ in ("FloorMod", "FloorDiv") and any(u in moved for u in _vars(e))
-               for c in branch_conditions(sch.get(block).body) for e in subexpressions(c))
-
-
-def _reads_through_index_math(sch, block) -> bool:
-    """Whether some read index is an expression (a reshape's flattening, a shuffle), not a loop's var."""
-    return any(not isinstance(r.min, (tirx.Var, tirx.IntImm)) for read in sch.get(block).reads for r in read.region)
 
 
 def _major_read(sch, block):
@@ -170,41 +147,6 @@ def tile_transposed(sch, block, target) -> bool:
     sch.reorder(*others, ko, jo, ji, ki)
     _parallel(sch, _fuse(sch, [*others, ko, jo]), work, target)
     return True
-
-
-def _bindings(sch, block) -> list:
-    """(iter var, bound value) pairs of a block, read from its BlockRealize."""
-    body = sch.get(sch.get_loops(block)[-1]).body
-    for stmt in getattr(body, "seq", [body]):
-        if hasattr(stmt, "block") and stmt.block.same_as(sch.get(block)):
-            return list(zip(stmt.block.iter_vars, stmt.iter_values))
-    return []
-
-
-def loop_iters(sch, block) -> list:
-    """For each loop of the block, the iter var it is bound to as is (None if none, or an expression)."""
-    pairs = _bindings(sch, block)
-    return [next((iv for iv, v in pairs if v.same_as(sch.get(lp).loop_var)), None) for lp in sch.get_loops(block)]
-
-
-def loop_kinds(sch, block) -> list:
-    """For each loop of the block: REDUCE if it feeds a reduce iter var, SPATIAL if only spatial ones
-    (None for all when the bindings cannot be found: nothing is then assumed)."""
-    pairs = _bindings(sch, block)
-    if not pairs:
-        return [None] * len(sch.get_loops(block))
-    return [REDUCE if any(int(iv.iter_type) == REDUCE_ITER for iv in _iters_moved_by(sch, block, lp, pairs))
-            else SPATIAL for lp in sch.get_loops(block)]
-
-
-def _vars(expr) -> list:
-    return list(tirx.analysis.undefined_vars(expr, []))
-
-
-def _iters_moved_by(sch, block, loop, pairs=None) -> list:
-    """The block's iter vars whose bound value uses the loop's var."""
-    var, pairs = sch.get(loop).loop_var, pairs if pairs is not None else _bindings(sch, block)
-    return [iv for iv, v in pairs if any(u.same_as(var) for u in _vars(v))]
 
 
 def order_by_memory(sch, block) -> None:

@@ -10,8 +10,7 @@ from tvm.tirx import ForKind
 from ..lower.conv import CHANNEL_CONV_BLOCK, DEPTHWISE_BLOCK
 from ..lower.line_block import RULE
 from . import schedule_rule
-from .analysis import blocks, extent, inline_all, is_reduction, try_reverse_inline
-from .cpu import REDUCE, SPATIAL, loop_kinds
+from .analysis import REDUCE, SPATIAL, blocks, extent, inline_all, is_reduction, loop_kinds, try_reverse_inline
 from .tiling import LONG_VECTOR, inner_width, name, pad_blocks, split, split_even, vectorize_inner
 
 # The expanded rows one band holds (band + halo, all expanded channels) should stay in a core's L2

@@ -15,8 +15,8 @@ from ..lower.conv import (
 )
 from ..lower.layouts import BLOCKED_STORE, CHANNEL_BLOCK
 from . import schedule_rule
-from .analysis import extent
-from .cpu import _bindings, schedule_reduce, schedule_reduction_block, vectorize_spatial
+from .analysis import bindings, extent
+from .cpu import schedule_reduce, schedule_reduction_block, vectorize_spatial
 from .cpu_linalg import finish_rest, others, tile_anchor, vectors
 from .tiling import (
     ACC_BUDGET,
@@ -195,7 +195,7 @@ def _store_channel_vectors(sch, wb) -> None:
     """The write-back into a blocked output runs along channels, innermost: one vector store per
     position and channel block (along positions, each lane would land 8 floats apart)."""
     loops = sch.get_loops(wb)
-    _, channel_value = _bindings(sch, wb)[1]
+    _, channel_value = bindings(sch, wb)[1]
     used = undefined_vars(channel_value, [])
     channel = next(lp for lp in reversed(loops) if any(sch.get(lp).loop_var.same_as(v) for v in used))
     own = loops[loops.index(channel):]
