@@ -112,6 +112,12 @@ def test_conv_on_a_prime_width_computes_wider_then_cuts():
     assert "T.Buffer((1, 16, 13, 14)" in text or "(1, 16, 13, 14)" in text, text
 
 
+def test_conv_on_three_times_a_prime_width_tiles_three_columns_with_no_cut():
+    """39 = 3 x 13 columns (SqueezeNet's stem: 111 = 3 x 37) run at their own width in tiles of 3."""
+    text = scheduled_script(CORRECTNESS["conv-channels-width-3x13"])
+    assert "conv_cut" not in text and "(1, 16, 4, 39)" in text, text
+
+
 def test_grouped_conv_pads_each_group_to_whole_channel_blocks():
     """20 output channels per group run as 24 (3 vectors); the padded ones are cut before the bias."""
     cm = kernforge.compile(CORRECTNESS["conv-channels-grouped-padded"], opt_level=0)
@@ -211,6 +217,8 @@ CORRECTNESS = {
     "conv-channels-1x1-odd": module("conv2d", {"x": (1, 7, 7, 7)}, {"w": rand(24, 7, 1, 1)}),
     "conv-channels-prime-width": module("conv2d", {"x": (1, 8, 13, 13)}, {"w": rand(16, 8, 1, 1),
                                                                           "b": rand(16, seed=2)}),
+    "conv-channels-width-3x13": module("conv2d", {"x": (1, 3, 9, 79)}, {"w": rand(16, 3, 3, 3), "b": rand(16, seed=2)},
+                                       strides=[2, 2]),
     "conv-channels-prime-width-3x3": module("conv2d", {"x": (1, 3, 11, 17)}, {"w": rand(8, 3, 3, 3)},
                                             strides=[1, 2], pads=[1] * 4),
     "conv-channels-grouped": module("conv2d", {"x": (1, 12, 9, 10)}, {"w": rand(48, 4, 3, 3), "b": rand(48, seed=2)},
