@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from tvm import te
@@ -15,6 +14,7 @@ from ..ir.printer import print_function
 from .dtypes import tvm_dtype
 from .lower import Prepack, get_lowering, line_block
 from .lower.layouts import blocked_store, blocked_view
+from .target import resolve_target
 
 # Which op of a kernel decides its schedule: the heaviest fusion kind wins.
 _PRIORITY = {k: i for i, k in enumerate(FUSION_KINDS)}
@@ -48,23 +48,24 @@ def kernel_body(node: Node) -> Function:
 def kernel_spec(node: Node) -> KernelSpec:
     body = kernel_body(node)
     anchor = max(body.nodes, key=lambda n: _PRIORITY[get_op(n.op).fusion])
-    packs = arg_packs(node)
+    line = _line_block_packs(node)
+    packs = line if line is not None else _op_packs(node)
     body_key = print_function(Function("k", body.args, body.nodes, body.outputs))
     body_key += "".join(f"\npack {i} {p.name}" for i, p in sorted(packs.items()))
     kind = node.attrs.get("kind") if node.region is not None else None
-    rule = kind if kind in _KIND_RULES else get_lowering(anchor.op).rule
-    if rule == BLOCK_KIND and line_block.supports(body) and packs == line_block.weight_packs(body):
-        rule = line_block.RULE
+    rule = line_block.RULE if line is not None else kind if kind in _KIND_RULES else get_lowering(anchor.op).rule
     return KernelSpec(body, body_key, rule, anchor.op, packs)
 
 
 def arg_packs(node: Node) -> dict[int, Prepack]:
-    """Layouts for the node's weight operands (Params with data) that an op of its body asks for."""
+    """Layouts for the node's weight operands (Params with data) that its kernel reads them in."""
+    line = _line_block_packs(node)
+    return line if line is not None else _op_packs(node)
+
+
+def _op_packs(node: Node) -> dict[int, Prepack]:
+    """The layouts an op of the node's body asks for, for its constant weight operands."""
     body = kernel_body(node)
-    if node.attrs.get("kind") == BLOCK_KIND and node.region is not None and line_block.supports(body):
-        line = line_block.weight_packs(body)
-        if all(_constant(node, i) for i in line):
-            return line
     arg_index = {id(a): i for i, a in enumerate(body.args)}
     packs: dict[int, Prepack] = {}
     for inner in body.nodes:
@@ -77,6 +78,15 @@ def arg_packs(node: Node) -> dict[int, Prepack]:
             if i is not None and _constant(node, i):
                 packs.setdefault(i, pack)
     return packs
+
+
+def _line_block_packs(node: Node) -> dict[int, Prepack] | None:
+    """The weight layouts of a block node the line-buffer kernel computes (its weights constant where
+    it reads them transposed), or None for any other node."""
+    if node.attrs.get("kind") != BLOCK_KIND or node.region is None or not line_block.supports(node.region):
+        return None
+    packs = line_block.weight_packs(node.region)
+    return packs if all(_constant(node, i) for i in packs) else None
 
 
 def _constant(node: Node, i: int) -> bool:
@@ -134,8 +144,9 @@ def _static_shape(v: Value) -> list[int]:
 def build_primfunc(spec: KernelSpec, name: str, target=None):
     """The kernel's PrimFunc; a block the line-buffer kernel covers is hand-written TIR for the target."""
     if spec.rule == line_block.RULE:
-        cores, bits = (target.cores, target.vector_bits) if target is not None else (os.cpu_count() or 1, 256)
-        inputs, outputs = line_block.line_block_compute(spec.body, cores, line_block.registers_of(bits), spec.packs)
+        target = target or resolve_target(None)
+        registers = line_block.registers_of(target.vector_bits)
+        inputs, outputs = line_block.line_block_compute(spec.body, target.cores, registers, spec.packs)
     else:
         inputs, outputs = build_compute(spec.body, spec.packs)
     return te.create_prim_func(inputs + outputs).with_attr("global_symbol", name)

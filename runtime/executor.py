@@ -32,12 +32,11 @@ class Executor:
         self.funcs = {name: lib[name] for name in plan.kernels}
         self.slots = {f"param:{k}": self._upload(v) for k, v in params.items()}
         self.slots.update(self._allocate(plan))
-        self._calls = [(self.funcs[s.kernel], s.inputs + s.outputs) for s in plan.steps]
-        # Each call's arguments, built once: a list per call costs microseconds in a model of 100 kernels.
-        # An input's array changes at each bind; it is patched in at the positions that read it.
-        self._args = [[self.slots.get(s) for s in slots] for _, slots in self._calls]
-        self._input_uses = {slot: [(k, j) for k, (_, slots) in enumerate(self._calls)
-                                   for j, s in enumerate(slots) if s == slot]
+        # Each call with its arguments, built once: a list per call costs microseconds in a model of 100
+        # kernels. An input's array changes at each bind; it is patched in at the positions that read it.
+        self._calls = [(self.funcs[s.kernel], [self.slots.get(x) for x in s.inputs + s.outputs]) for s in plan.steps]
+        self._input_uses = {slot: [(k, j) for k, s in enumerate(plan.steps)
+                                   for j, x in enumerate(s.inputs + s.outputs) if x == slot]
                             for slot in {f"in:{sig.name}" for sig in plan.inputs}}
 
     def _allocate(self, plan: Plan) -> dict:
@@ -68,10 +67,10 @@ class Executor:
             slot = f"in:{sig.name}"
             self.slots[slot] = self._upload(to_physical(a, sig.layout))
             for k, j in self._input_uses[slot]:
-                self._args[k][j] = self.slots[slot]
+                self._calls[k][1][j] = self.slots[slot]
 
     def execute(self) -> None:
-        for (fn, _), args in zip(self._calls, self._args):
+        for fn, args in self._calls:
             fn(*args)
 
     def outputs(self) -> dict[str, np.ndarray]:
@@ -93,8 +92,7 @@ class Executor:
         self.bind(inputs)
         times = [[] for _ in self._calls]
         for _ in range(repeat):
-            for k, (fn, slots) in enumerate(self._calls):
-                args = [self.slots[s] for s in slots]
+            for k, (fn, args) in enumerate(self._calls):
                 t0 = time.perf_counter()
                 fn(*args)
                 times[k].append(time.perf_counter() - t0)

@@ -58,9 +58,9 @@ def supports(body: Function) -> bool:
     st = stages(body)
     if st is None or any(str(v.type.dtype) != "f32" for v in body.args):
         return False
-    residual = [v for n in st[2].epilogue if n.op == "add" for v in n.operands if v.producer is None]
+    residual = _residual(st)
     # the maps in memory; the stages' own layouts do not matter, their values stay in the kernel
-    maps = [st[0].conv.operands[0], *residual, *body.outputs]
+    maps = [st[0].conv.operands[0], *([residual] if residual is not None else []), *body.outputs]
     blocks = {channel_block(v.type.layout) for v in maps}
     if blocks not in ({None}, {LANES}) or (blocks == {LANES} and st[0].conv.result.type.shape[1] % LANES):
         return False
@@ -71,6 +71,11 @@ def supports(body: Function) -> bool:
     if set(dw.attrs["strides"]) != {1} or set(dw.attrs.get("dilations", [1, 1])) != {1}:
         return False
     return all(_epilogue_step(n, body, i == 2) is not None for i, s in enumerate(st) for n in s.epilogue)
+
+
+def _residual(st: list[Stage]):
+    """The block argument the project stage's epilogue adds (the residual input), or None."""
+    return next((v for n in st[2].epilogue if n.op == "add" for v in n.operands if v.producer is None), None)
 
 
 def _epilogue_step(node: Node, body: Function, last: bool):
@@ -151,6 +156,11 @@ class Block:
     def halo(self) -> int:
         return self.k // 2
 
+    @property
+    def pad_columns(self) -> list[int]:
+        """The ring's zero columns: `halo` before each row and `halo` after it."""
+        return [*range(self.halo), *range(self.width + self.halo, self.width + 2 * self.halo)]
+
 
 def _block(ins, out, body: Function, registers: int) -> Block:
     st = stages(body)
@@ -158,7 +168,7 @@ def _block(ins, out, body: Function, registers: int) -> Block:
     bufs = [T.buffer_proxy(b) for b in ins]
     arg = lambda v: bufs[index[id(v)]]
     weights = [(arg(s.conv.operands[1]), arg(s.conv.operands[2]) if len(s.conv.operands) > 2 else None) for s in st]
-    residual = next((v for n in st[2].epilogue if n.op == "add" for v in n.operands if v.producer is None), None)
+    residual = _residual(st)
     batch, chans, height, width = (int(d) for d in st[0].conv.operands[0].type.shape)
     return Block(arg(st[0].conv.operands[0]), T.buffer_proxy(out), weights,
                  [[_epilogue_step(n, body, i == 2) for n in s.epilogue] for i, s in enumerate(st)],
@@ -168,7 +178,7 @@ def _block(ins, out, body: Function, registers: int) -> Block:
 
 
 class RowsForm:
-    """Plain NCHW: vectors along the width; the ring is [slot, channel, 1 + width + 1]."""
+    """Plain NCHW: vectors along the width; the ring is [slot, channel, halo + width + halo]."""
 
     def __init__(self, b: Block):
         self.b = b
@@ -179,7 +189,7 @@ class RowsForm:
         self.ring = T.buffer_proxy(T.alloc_buffer([b.k, b.expanded, b.width + 2 * b.halo], F32))
         self.drow = T.buffer_proxy(T.alloc_buffer([b.expanded, b.width], F32))
         with T.serial(0, b.k * b.expanded) as se:
-            for col in [*range(b.halo), *range(b.width + b.halo, b.width + 2 * b.halo)]:
+            for col in b.pad_columns:
                 self.ring[se // b.expanded, se % b.expanded, col] = tirx.const(0, F32)
 
     def expand(self, n, r, slot):
@@ -248,7 +258,7 @@ class RowsForm:
 
 
 class ChannelsForm:
-    """Vectors along channels; the ring is [slot, 1 + width + 1, channel], weights transposed."""
+    """Vectors along channels; the ring is [slot, halo + width + halo, channel], weights transposed."""
 
     def __init__(self, b: Block, blocked: bool):
         self.b, self.blocked = b, blocked
@@ -259,7 +269,7 @@ class ChannelsForm:
         self.drow = T.buffer_proxy(T.alloc_buffer([b.width, b.expanded], F32))
         with T.serial(0, b.k * b.expanded // LANES) as sv:
             slot, e = sv // (b.expanded // LANES), sv % (b.expanded // LANES) * LANES
-            for col in [*range(b.halo), *range(b.width + b.halo, b.width + 2 * b.halo)]:
+            for col in b.pad_columns:
                 self.ring[slot, col, _ramp(e, LANES)] = _zeros(LANES)
 
     def expand(self, n, r, slot):

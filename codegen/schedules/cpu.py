@@ -104,24 +104,27 @@ def vectorize_spatial(sch, block, target) -> None:
         # a concat splitting the innermost axis: TVM leaves such a vector loop scalar and LLVM's own
         # loop vectorizer miscompiles it on 16 lanes (a lane's `i % 8` read as `i`); unrolled, each
         # lane's branch folds to one load
-        work = _work(sch, loops)
-        outer, inner = sch.split(loops[-1], [None, width])
-        sch.unroll(inner)
-        _parallel(sch, _fuse(sch, [*loops[:-1], outer]), work, target)
+        _lanes_within(sch, loops, 1, width, sch.unroll, target)
         return
     if len(loops) > 1 and reads_through_index_math(sch, block):
         # a vector across rows would see the reshape's divisions change inside it (a gather): the
         # vectors stay within the innermost axes that every access indexes unchanged (a channel
         # shuffle's whole planes), or else within the innermost axis
-        inner = loops[-max(1, plain_trailing_loops(sch, block, loops)):]
-        width = vector_width(_work(sch, inner), target.vector_lanes_f32)
+        inner = max(1, plain_trailing_loops(sch, block, loops))
+        width = vector_width(_work(sch, loops[-inner:]), target.vector_lanes_f32)
         if width >= MIN_ROW_VECTOR:
-            work = _work(sch, loops)
-            outer, vec = sch.split(_fuse(sch, inner), [None, width])
-            sch.vectorize(vec)
-            _parallel(sch, _fuse(sch, [*loops[:-len(inner)], outer]), work, target)
+            _lanes_within(sch, loops, inner, width, sch.vectorize, target)
             return
     vectorize_loops(sch, loops, target)
+
+
+def _lanes_within(sch, loops, inner: int, width: int, lanes, target) -> None:
+    """The `inner` innermost loops fused and split by `width`, `lanes` (vectorize or unroll) applied to
+    the split-off part; the other loops and the rest fused and run in parallel."""
+    work = _work(sch, loops)
+    outer, part = sch.split(_fuse(sch, loops[-inner:]), [None, width])
+    lanes(part)
+    _parallel(sch, _fuse(sch, [*loops[:-inner], outer]), work, target)
 
 
 def _major_read(sch, block):
