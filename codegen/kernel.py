@@ -13,6 +13,7 @@ from ..ir.ops import FUSION_KINDS, get_op
 from ..ir.printer import print_function
 from .dtypes import tvm_dtype
 from .lower import Prepack, get_lowering, line_block
+from .lower.registry import lowering_for
 from .lower.layouts import blocked_store, blocked_view
 from .target import resolve_target
 
@@ -143,10 +144,11 @@ def _static_shape(v: Value) -> list[int]:
 
 def build_primfunc(spec: KernelSpec, name: str, target=None):
     """The kernel's PrimFunc; a block the line-buffer kernel covers is hand-written TIR for the target."""
+    target = target or resolve_target(None)
     if spec.rule == line_block.RULE:
-        target = target or resolve_target(None)
         registers = line_block.registers_of(target.vector_bits)
         inputs, outputs = line_block.line_block_compute(spec.body, target.cores, registers, spec.packs)
     else:
-        inputs, outputs = build_compute(spec.body, spec.packs)
+        with lowering_for(target):
+            inputs, outputs = build_compute(spec.body, spec.packs)
     return te.create_prim_func(inputs + outputs).with_attr("global_symbol", name)

@@ -4,12 +4,14 @@ sum_k x[k] * (c[k] * s + o) = s * sum_k x[k] c[k] + o * sum_k x[k]."""
 
 from __future__ import annotations
 
+import numpy as np
 from tvm import te, tirx
 
 from ...ir.quantization import LANES
 from ...ir.spqr import STAT_BITS, SUPERGROUP
 from .quant_dense_i8 import quant_dense_int8
-from .registry import lowering
+from .quant_gemv import gemv_lanes, quant_gemv
+from .registry import lowering, lowering_target
 
 
 def unpacked_code(w: te.Tensor, bits: int):
@@ -38,6 +40,11 @@ def _quant_dense(ins, attrs, out_types):
     x, w, scales, offsets, *bias = ins
     if attrs["act_bits"] == 8:
         return quant_dense_int8(x, w, scales, offsets, bias, attrs["group"])
+    rows = int(np.prod([int(d) for d in x.shape[:-1]]))
+    target = lowering_target()
+    lanes = gemv_lanes(target, rows, int(x.shape[-1]), attrs["group"], attrs["bits"])
+    if lanes:
+        return quant_gemv(x, w, scales, offsets, bias, attrs["bits"], attrs["group"], lanes, target.cores)
     code = unpacked_code(w, attrs["bits"])
     return grouped_dot(x, int(w.shape[0]), attrs["group"], 1, lambda n, gv, k: code(n, k),
                        lambda n, gv: scales[n, gv], lambda n, g: offsets[n, g], bias)

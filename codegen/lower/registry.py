@@ -3,7 +3,9 @@ compile-time layouts (prepacks) it wants for weight operands."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,3 +66,22 @@ def get_lowering(op: str) -> Lowering:
         return LOWERINGS[op]
     except KeyError:
         raise UnsupportedOpError(f"op '{op}' has no TVM lowering yet") from None
+
+
+# The target a kernel is lowered for: most computes are target-neutral (schedules specialize them); the
+# few that are hand-written TIR for a vector width read it here.
+_TARGET: ContextVar = ContextVar("lowering_target", default=None)
+
+
+def lowering_target():
+    """The codegen Target of the kernel being lowered (None outside build_primfunc)."""
+    return _TARGET.get()
+
+
+@contextmanager
+def lowering_for(target) -> Iterator[None]:
+    token = _TARGET.set(target)
+    try:
+        yield
+    finally:
+        _TARGET.reset(token)

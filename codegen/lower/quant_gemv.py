@@ -1,0 +1,148 @@
+"""Weight-only quant_dense for a few rows of x (GEMV: LLM decoding), as hand-written TIR. A vector of
+codes costs one shift and one in-register table lookup: vpermps indexes a table of the code values
+with each lane's low bits, so codes of 2, 3 and 4 bits (2 and 3 on AVX2) need neither a mask nor an
+int -> float conversion, and the bits above a code are ignored. Each group's partial dot products stay
+in registers and are scaled once per group; ROWS_PER_TASK weight rows share each vector of x."""
+
+from __future__ import annotations
+
+import math
+
+from tvm import te, tirx
+from tvm.script.ir_builder import IRBuilder
+from tvm.script.ir_builder import tirx as T
+
+from ...ir.quantization import LANES as PACKED
+from .nm_linear import flat_index, unflat_index
+
+F32 = "float32"
+MAX_ROWS = 4  # rows of x up to which each row streams the weights once; more take the TE GEMM
+ROWS_PER_TASK = 4  # weight rows sharing each vector of x (accumulators: 2 vectors a row)
+MIN_UNROLL, MAX_UNROLL = 16, 80  # vectors of codes in one unrolled stretch of the loop
+# vector lanes -> (table lookup intrinsic, index bits it reads)
+_PERMUTE = {16: ("llvm.x86.avx512.permvar.sf.512", 4), 8: ("llvm.x86.avx2.permps", 3)}
+
+
+def gemv_lanes(target, rows: int, k: int, group: int, bits: int) -> int | None:
+    """Vector lanes of the GEMV kernel for this shape on this target, or None where it does not apply."""
+    if target is None or target.kind != "llvm" or rows > MAX_ROWS:
+        return None
+    lanes = {512: 16, 256: 8}.get(target.vector_bits)
+    # wider codes would mask and convert: the TE kernel does that as fast (w8: 0.33 ms against 0.37)
+    if lanes is None or bits > _PERMUTE[lanes][1] or k % lanes or (group or k) % lanes:
+        return None
+    return lanes if _stretch(lanes, k, group, bits) else None
+
+
+def _stretch(lanes: int, k: int, group: int, bits: int) -> int | None:
+    """Vectors of codes per unrolled stretch: whole packed blocks and whole groups, so that every shift
+    and every group's end is known when the code is written; None if that is too long."""
+    per_block = 32 // bits // (lanes // PACKED)
+    if not group or group == k:
+        return per_block * max(1, MIN_UNROLL // per_block)
+    span = math.lcm(per_block, group // lanes)
+    span *= max(1, MIN_UNROLL // span)
+    return span if span <= MAX_UNROLL else None
+
+
+class _Gemv:
+    """y[p, n] = sum_g scale[n, g] * sum_{k in g} code[n, k] x[p, k] + offset[n, g] * xsum[p, g]."""
+
+    def __init__(self, ins, out, lanes: int, k: int, group: int, bits: int, rows_per_task: int):
+        self.words, self.x, self.xsum, self.scale, self.offset = (T.buffer_proxy(b) for b in ins)
+        self.y = T.buffer_proxy(out)
+        self.lanes, self.bits, self.r = lanes, bits, rows_per_task
+        self.halves = lanes // PACKED  # packed 8-word vectors per vector of codes
+        self.per_block = 32 // bits // self.halves
+        self.vectors, self.group_vectors = k // lanes, (group or k) // lanes
+        self.span = _stretch(lanes, k, group, bits)
+
+    def zeros(self):
+        return tirx.Broadcast(tirx.const(0, F32), self.lanes)
+
+    def at(self, r: int):
+        return tirx.Ramp(r * self.lanes, 1, self.lanes)
+
+    def decode(self, n, block, first: int):
+        """Codes first.. of a packed block (one per 8 lanes) as float32 lanes."""
+        words = self.words[n, tirx.Ramp(block * PACKED, 1, PACKED)]
+        shifts = [tirx.Broadcast(tirx.const((first + h) * self.bits, "uint32"), PACKED) for h in range(self.halves)]
+        if self.halves > 1:
+            words = tirx.Shuffle([words] * self.halves, list(range(self.lanes)))
+            shifts = [tirx.Shuffle(shifts, list(range(self.lanes)))]
+        idx = tirx.reinterpret(f"int32x{self.lanes}", tirx.shift_right(words, shifts[0]))
+        mask = (1 << self.bits) - 1
+        table = tirx.Cast(f"float32x{self.lanes}", tirx.bitwise_and(tirx.Ramp(0, 1, self.lanes),
+                                                                     tirx.Broadcast(mask, self.lanes)))
+        return tirx.call_llvm_pure_intrin(f"float32x{self.lanes}", _PERMUTE[self.lanes][0], table, idx)
+
+    def stretch(self, p, n0, base, count: int, closes: bool) -> None:
+        """Vectors base .. base + count (base a multiple of the stretch), closing each group that ends."""
+        for i in range(count):
+            v = base + i
+            xv = self.x[p, tirx.Ramp(v * self.lanes, 1, self.lanes)]
+            block = base // self.per_block + i // self.per_block
+            for r in range(self.r):
+                code = self.decode(n0 + r, block, i % self.per_block * self.halves)
+                self.gacc[self.at(r)] = self.gacc[self.at(r)] + code * xv
+            if closes and (i + 1) % self.group_vectors == 0:
+                self.close(p, n0, base // self.group_vectors + i // self.group_vectors)
+
+    def close(self, p, n0, g) -> None:
+        for r in range(self.r):
+            scale = tirx.Broadcast(self.scale[n0 + r, g], self.lanes)
+            self.acc[self.at(r)] = self.acc[self.at(r)] + self.gacc[self.at(r)] * scale
+            self.gacc[self.at(r)] = self.zeros()
+            self.off[r] = self.off[r] + self.offset[n0 + r, g] * self.xsum[p, g]
+
+    def alloc(self) -> None:
+        """Accumulators, once per core: buffers inside a parallel loop's iterations are allocated per iteration."""
+        self.acc = T.buffer_proxy(T.alloc_local([self.r * self.lanes], F32))
+        self.gacc = T.buffer_proxy(T.alloc_local([self.r * self.lanes], F32))
+        self.off = T.buffer_proxy(T.alloc_local([self.r], F32))
+
+    def row_tile(self, p, n0) -> None:
+        for r in range(self.r):
+            self.acc[self.at(r)], self.gacc[self.at(r)], self.off[r] = self.zeros(), self.zeros(), tirx.const(0, F32)
+        grouped = self.group_vectors < self.vectors
+        full, tail = divmod(self.vectors, self.span)
+        with T.serial(0, full) as s:
+            self.stretch(p, n0, s * self.span, self.span, grouped)
+        if tail:
+            self.stretch(p, n0, full * self.span, tail, grouped)
+        if not grouped:
+            self.close(p, n0, 0)
+        for r in range(self.r):
+            lanes = [self.acc[r * self.lanes + i] for i in range(self.lanes)]
+            self.y[p, n0 + r] = sum(lanes[1:], lanes[0]) + self.off[r]
+
+
+def _body(ins, out, rows: int, n: int, lanes: int, k: int, group: int, bits: int, cores: int):
+    per = next(r for r in (ROWS_PER_TASK, 2, 1) if n % r == 0)
+    kernel = _Gemv(ins, out, lanes, k, group, bits, per)
+    tiles = n // per
+    share = -(-tiles // cores)
+    with IRBuilder() as ib:
+        with T.parallel(0, cores) as core:
+            kernel.alloc()
+            with T.serial(0, share) as i:
+                tile = core * share + i
+                with T.If(tile < tiles):
+                    with T.Then():
+                        with T.serial(0, rows) as p:
+                            kernel.row_tile(p, tile * per)
+    return ib.get()
+
+
+def quant_gemv(x, w, scales, offsets, bias, bits: int, group: int, lanes: int, cores: int):
+    """quant_dense for x [..., K] with at most MAX_ROWS rows, through the TIR kernel above."""
+    lead, k, n = [int(d) for d in x.shape[:-1]], int(x.shape[-1]), int(w.shape[0])
+    rows, g = math.prod(lead), group or k
+    x2 = te.compute((rows, k), lambda p, kk: x[(*unflat_index(p, lead), kk)], name="gemv_rows")
+    s = te.reduce_axis((0, g), name="s")
+    xsum = te.compute((rows, k // g), lambda p, gi: te.sum(x2[p, gi * g + s], axis=s), name="gemv_group_sum")
+    y2 = te.extern([(rows, n)], [w, x2, xsum, scales, offsets],
+                   lambda i, o: _body(i, o[0], rows, n, lanes, k, group, bits, cores), dtype=[F32], name="gemv_dot")
+    add = (lambda i: y2[flat_index(i[:-1], lead), i[-1]] + bias[0][i[-1]]) if bias else (
+        lambda i: y2[flat_index(i[:-1], lead), i[-1]])
+    return te.compute((*lead, n), lambda *i: add(i), name="quant_dense")
