@@ -15,7 +15,7 @@ from tvm import te, tirx
 from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as T
 
-from .nm_linear import flat_index, unflat_index
+from .flat_rows import flat_index, unflat_index
 from .registry import lowering
 
 VECTOR_REGISTERS = 12  # accumulator vectors per chunk of rows: AVX2 has 16, the rest hold x and weights

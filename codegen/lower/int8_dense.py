@@ -12,7 +12,7 @@ from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.quantization import LANES
-from .nm_linear import flat_index, unflat_index
+from .flat_rows import flat_index, unflat_index
 from .quant_dense_i8 import ROWS_PER_TASK
 from .registry import lowering
 

@@ -16,7 +16,9 @@ from tvm import te, tirx
 
 from ...ir.sparse_formats import LANES, index_bits
 from ...ir.sparsity import NM_MANY_ROWS
-from .registry import lowering
+from .flat_rows import flat_index, unflat_index
+from .nm_quant_gemv import nm_gemv_lanes, nm_quant_gemv
+from .registry import lowering, lowering_target
 
 # Input rows (the product of x's dims other than the axis) from which the column form runs: the
 # cost rule (ir/sparsity.py) judges N:M by the same split.
@@ -98,20 +100,6 @@ def _row_form(x, value, bit, a: int, attrs, k: int):
     return te.compute((*outer[:a], outputs, *outer[a:]), lambda *i: rows((*i[:a], *i[a + 1:]), i[a]), name="nm_rows")
 
 
-def flat_index(idx, dims) -> object:
-    """The row-major flat index of idx in dims."""
-    return sum(v * math.prod(dims[d + 1:]) for d, v in enumerate(idx)) if dims else 0
-
-
-def unflat_index(r, dims) -> list:
-    """The index in dims of row-major flat index r."""
-    idx = []
-    for d in reversed(dims):
-        idx.append(tirx.floormod(r, d))
-        r = tirx.floordiv(r, d)
-    return list(reversed(idx))
-
-
 def panel_width(columns: int) -> int:
     """Columns per panel: 4, 2 or 1 vectors of 8, or 1 when none divides them."""
     return next((w for w in (4 * LANES, 2 * LANES, LANES) if columns % w == 0), 1)
@@ -144,6 +132,11 @@ def _nm_linear(ins, attrs, out_types):
 def _nm_quant_linear(ins, attrs, out_types):
     x, codes, index_words, scales, offsets, *bias = ins
     k = int(x.shape[attrs["axis"] % len(x.shape)])
+    target, rows = lowering_target(), math.prod(int(d) for d in x.shape[:-1])
+    last = attrs["axis"] % len(x.shape) == len(x.shape) - 1
+    lanes = nm_gemv_lanes(target, rows, k, attrs["outputs"], attrs) if last else None
+    if lanes:
+        return nm_quant_gemv(x, codes, index_words, scales, offsets, bias, attrs, lanes, target.cores)
     group = attrs["group"] or -(-k // attrs["m"]) * attrs["n"]
     return _nm(x, quantized_values(codes, scales, offsets, attrs["bits"], group), index_words, bias, attrs)
 

@@ -14,7 +14,7 @@ from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.quantization import A8_BLOCK, LANES
-from .nm_linear import flat_index, unflat_index
+from .flat_rows import flat_index, unflat_index
 
 _MADD_UBSW, _MADD_WD = "llvm.x86.avx2.pmadd.ub.sw", "llvm.x86.avx2.pmadd.wd"
 ROWS_PER_TASK = 4  # weight rows sharing each load of activation codes

@@ -13,7 +13,7 @@ from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.quantization import LANES as PACKED
-from .nm_linear import flat_index, unflat_index
+from .flat_rows import flat_index, unflat_index
 
 F32 = "float32"
 MAX_ROWS = 4  # rows of x up to which each row streams the weights once; more take the TE GEMM
@@ -21,6 +21,18 @@ ROWS_PER_TASK = 4  # weight rows sharing each vector of x (accumulators: 2 vecto
 MIN_UNROLL, MAX_UNROLL = 16, 80  # vectors of codes in one unrolled stretch of the loop
 # vector lanes -> (table lookup intrinsic, index bits it reads)
 _PERMUTE = {16: ("llvm.x86.avx512.permvar.sf.512", 4), 8: ("llvm.x86.avx2.permps", 3)}
+
+
+def lookup(table, words, lanes: int):
+    """table[words & (lanes - 1)] lane by lane (vpermps): the bits above the low log2(lanes) are ignored."""
+    return tirx.call_llvm_pure_intrin(f"float32x{lanes}", _PERMUTE[lanes][0], table,
+                                      tirx.reinterpret(f"int32x{lanes}", words))
+
+
+def code_table(bits: int, lanes: int):
+    """The value of each bits-wide code, repeated to fill the lanes (a constant vector)."""
+    mask = tirx.Broadcast((1 << bits) - 1, lanes)
+    return tirx.Cast(f"float32x{lanes}", tirx.bitwise_and(tirx.Ramp(0, 1, lanes), mask))
 
 
 def gemv_lanes(target, rows: int, k: int, group: int, bits: int) -> int | None:
@@ -49,7 +61,7 @@ class _Gemv:
     """y[p, n] = sum_g scale[n, g] * sum_{k in g} code[n, k] x[p, k] + offset[n, g] * xsum[p, g]."""
 
     def __init__(self, ins, out, lanes: int, k: int, group: int, bits: int, rows_per_task: int):
-        self.words, self.x, self.xsum, self.scale, self.offset = (T.buffer_proxy(b) for b in ins)
+        self.x, self.xsum, self.words, self.scale, self.offset = (T.buffer_proxy(b) for b in ins)
         self.y = T.buffer_proxy(out)
         self.lanes, self.bits, self.r = lanes, bits, rows_per_task
         self.halves = lanes // PACKED  # packed 8-word vectors per vector of codes
@@ -70,11 +82,7 @@ class _Gemv:
         if self.halves > 1:
             words = tirx.Shuffle([words] * self.halves, list(range(self.lanes)))
             shifts = [tirx.Shuffle(shifts, list(range(self.lanes)))]
-        idx = tirx.reinterpret(f"int32x{self.lanes}", tirx.shift_right(words, shifts[0]))
-        mask = (1 << self.bits) - 1
-        table = tirx.Cast(f"float32x{self.lanes}", tirx.bitwise_and(tirx.Ramp(0, 1, self.lanes),
-                                                                     tirx.Broadcast(mask, self.lanes)))
-        return tirx.call_llvm_pure_intrin(f"float32x{self.lanes}", _PERMUTE[self.lanes][0], table, idx)
+        return lookup(code_table(self.bits, self.lanes), tirx.shift_right(words, shifts[0]), self.lanes)
 
     def stretch(self, p, n0, base, count: int, closes: bool) -> None:
         """Vectors base .. base + count (base a multiple of the stretch), closing each group that ends."""
@@ -117,32 +125,54 @@ class _Gemv:
             self.y[p, n0 + r] = sum(lanes[1:], lanes[0]) + self.off[r]
 
 
-def _body(ins, out, rows: int, n: int, lanes: int, k: int, group: int, bits: int, cores: int):
-    per = next(r for r in (ROWS_PER_TASK, 2, 1) if n % r == 0)
-    kernel = _Gemv(ins, out, lanes, k, group, bits, per)
-    tiles = n // per
+def per_core(tiles: int, cores: int, alloc, tile_body):
+    """A parallel loop over cores, each taking its share of tiles in order; alloc() runs once per core
+    (a buffer inside a parallel loop's iterations is allocated per iteration)."""
     share = -(-tiles // cores)
     with IRBuilder() as ib:
         with T.parallel(0, cores) as core:
-            kernel.alloc()
+            alloc()
             with T.serial(0, share) as i:
                 tile = core * share + i
                 with T.If(tile < tiles):
                     with T.Then():
-                        with T.serial(0, rows) as p:
-                            kernel.row_tile(p, tile * per)
+                        tile_body(tile)
     return ib.get()
+
+
+def rows_extern(x, weights: list, outputs: int, bias, body, name: str, extra=None):
+    """y[..., outputs] = body over x as [rows, K] (and extra(x2) tensors) plus bias: the TE around a kernel."""
+    lead, k = [int(d) for d in x.shape[:-1]], int(x.shape[-1])
+    rows = math.prod(lead)
+    x2 = te.compute((rows, k), lambda p, kk: x[(*unflat_index(p, lead), kk)], name=f"{name}_rows")
+    more = extra(x2) if extra else []
+    y2 = te.extern([(rows, outputs)], [x2, *more, *weights], lambda i, o: body(i, o[0], rows),
+                   dtype=[F32], name=name)
+    at = lambda i: y2[flat_index(i[:-1], lead), i[-1]]
+    return te.compute((*lead, outputs), (lambda *i: at(i) + bias[0][i[-1]]) if bias else (lambda *i: at(i)),
+                      name=f"{name}_out")
+
+
+def _body(ins, out, rows: int, n: int, lanes: int, k: int, group: int, bits: int, cores: int):
+    per = next(r for r in (ROWS_PER_TASK, 2, 1) if n % r == 0)
+    kernel = _Gemv(ins, out, lanes, k, group, bits, per)
+
+    def tile(t):
+        with T.serial(0, rows) as p:
+            kernel.row_tile(p, t * per)
+
+    return per_core(n // per, cores, kernel.alloc, tile)
 
 
 def quant_gemv(x, w, scales, offsets, bias, bits: int, group: int, lanes: int, cores: int):
     """quant_dense for x [..., K] with at most MAX_ROWS rows, through the TIR kernel above."""
-    lead, k, n = [int(d) for d in x.shape[:-1]], int(x.shape[-1]), int(w.shape[0])
-    rows, g = math.prod(lead), group or k
-    x2 = te.compute((rows, k), lambda p, kk: x[(*unflat_index(p, lead), kk)], name="gemv_rows")
-    s = te.reduce_axis((0, g), name="s")
-    xsum = te.compute((rows, k // g), lambda p, gi: te.sum(x2[p, gi * g + s], axis=s), name="gemv_group_sum")
-    y2 = te.extern([(rows, n)], [w, x2, xsum, scales, offsets],
-                   lambda i, o: _body(i, o[0], rows, n, lanes, k, group, bits, cores), dtype=[F32], name="gemv_dot")
-    add = (lambda i: y2[flat_index(i[:-1], lead), i[-1]] + bias[0][i[-1]]) if bias else (
-        lambda i: y2[flat_index(i[:-1], lead), i[-1]])
-    return te.compute((*lead, n), lambda *i: add(i), name="quant_dense")
+    k, n = int(x.shape[-1]), int(w.shape[0])
+    g = group or k
+
+    def group_sums(x2):
+        s = te.reduce_axis((0, g), name="s")
+        return [te.compute((int(x2.shape[0]), k // g), lambda p, gi: te.sum(x2[p, gi * g + s], axis=s),
+                           name="gemv_group_sum")]
+
+    return rows_extern(x, [w, scales, offsets], n, bias,
+                       lambda i, o, rows: _body(i, o, rows, n, lanes, k, group, bits, cores), "gemv_dot", group_sums)

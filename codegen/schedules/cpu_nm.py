@@ -9,7 +9,7 @@ from tvm.s_tir.schedule import ScheduleError
 from ...ir.sparse_formats import LANES
 from . import schedule_rule
 from .analysis import blocks, extent, inline_all, is_reduction
-from .cpu import _fuse, _parallel, _try, _work, vectorize_spatial
+from .cpu import _fuse, _parallel, _try, _work, schedule_opaque, vectorize_spatial
 
 # row form: blocks of 8 output rows per tile (independent FMA chains); fewer when codes are decoded too,
 # whose temporaries would otherwise spill (measured on the 4096 GEMV)
@@ -76,6 +76,9 @@ def _column_form(sch, block, target) -> None:
 
 @schedule_rule("llvm", "nm_linear")
 def schedule_nm_linear(sch, target) -> None:
+    if "nm_gemv" in {sch.get(b).name_hint for b in blocks(sch)}:  # the hand-written GEMV (lower/nm_quant_gemv.py)
+        schedule_opaque(sch, target)
+        return
     keep = [b for b in blocks(sch) if sch.get(b).name_hint == "nm_x_panel"]
     inline_all(sch, keep=keep)
     for b in blocks(sch):
