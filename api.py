@@ -220,13 +220,15 @@ def compile(model: Any, target: Any = None, input_shapes: Mapping[str, Sequence[
     import tvm
 
     from .codegen.build import compile_kernels, plan_function, plan_params
+    from .codegen.lower.registry import lowering_for
     from .codegen.target import resolve_target
     from .runtime.executor import Executor
 
     tgt = resolve_target(target)
     module = prepare(model, input_shapes, opt_level, dump_ir, example_inputs, pipeline, quantize, calibration,
                      sparsity, prune)
-    plan, specs = plan_function(module.main)
+    with lowering_for(tgt):  # kernels and the weight layouts they read may depend on the target
+        plan, specs = plan_function(module.main)
     with _progress(len(specs), f"compiling for {tgt.describe()}") as bar:
         lib = compile_kernels(specs, tgt, progress=lambda name: bar.update(1))
     used = module.used_params()
@@ -234,7 +236,8 @@ def compile(model: Any, target: Any = None, input_shapes: Mapping[str, Sequence[
     if empty:
         raise KernforgeError(f"param(s) {', '.join('@' + k for k in empty)} have no data to compile with "
                              "(IR text keeps only small params inline; compile from the model or the Module)")
-    params = plan_params(plan, module)  # the params the kernels read, prepacked weights included
+    with lowering_for(tgt):
+        params = plan_params(plan, module)  # the params the kernels read, prepacked weights included
     meta = {"kernforge": __version__, "tvm": tvm.__version__, "target": tgt.tvm_dict,
             "opt_level": opt_level, "pipeline": pipeline or f"O{opt_level}", "quantize": quantize,
             "sparsity": sparsity_option(sparsity, prune), "module": module.name}

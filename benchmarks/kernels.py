@@ -93,10 +93,12 @@ def onnx_model(case: KernelCase) -> bytes:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
 
 
-def interleaved_blocks(fns, repeat: int, rounds: int = 5, warmup: int = 3, settle_s: float = 0.05) -> list[float]:
+def interleaved_blocks(fns, repeat: int, rounds: int = 5, warmup: int = 3, settle_s: float = 0.05,
+                       before=None) -> list[float]:
     """Median ms of each fn over `rounds` alternating blocks of runs. Whole blocks rather than single
     calls alternate, each after a pause and a few warm-up runs: the thread pools of onnxruntime and
-    TVM keep spinning a while after each call and would slow whichever system ran next."""
+    TVM keep spinning a while after each call and would slow whichever system ran next. before(), if
+    given, runs untimed ahead of every call (e.g. evict_caches)."""
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(rounds):
         for k, fn in enumerate(fns):
@@ -104,10 +106,28 @@ def interleaved_blocks(fns, repeat: int, rounds: int = 5, warmup: int = 3, settl
             for _ in range(warmup):
                 fn()
             for _ in range(max(1, repeat // rounds)):
+                if before:
+                    before()
                 t0 = time.perf_counter()
                 fn()
                 times[k].append((time.perf_counter() - t0) * 1e3)
     return [float(np.median(t)) for t in times]
+
+
+class CacheEvictor:
+    """Reads a buffer larger than the last-level caches on every core (reads: no dirty lines to write
+    back later), so that the next call reads its weights from memory, as a batch-1 decoder does with
+    each layer's weights in turn."""
+
+    def __init__(self, megabytes: int = 128):
+        from concurrent.futures import ThreadPoolExecutor
+
+        cores = os.cpu_count() or 1
+        self.pool = ThreadPoolExecutor(cores)
+        self.buffers = [np.zeros(megabytes * 2**20 // 8) for _ in range(cores)]  # caches are per core group
+
+    def __call__(self) -> None:
+        list(self.pool.map(np.max, self.buffers))  # NumPy drops the GIL for the reduction
 
 
 def bench(name: str, case: KernelCase, repeat: int) -> dict:

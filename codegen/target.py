@@ -36,6 +36,12 @@ class Target:
     def vector_lanes_f32(self) -> int:
         return self.vector_bits // 32
 
+    def has_features(self, *names: str) -> bool:
+        """Whether an llvm target's CPU has all these LLVM features (e.g. "avx512bf16")."""
+        from tvm.target import codegen
+
+        return self.kind == "llvm" and all(bool(codegen.target_has_features(n, self.tvm())) for n in names)
+
     def describe(self) -> str:
         opts = ", ".join(f"{k}={v}" for k, v in self.options.items())
         return f"{self.kind}({opts})" if opts else self.kind

@@ -11,6 +11,7 @@ from ...ir.quantization import LANES
 from ...ir.spqr import STAT_BITS, SUPERGROUP
 from .quant_dense_i8 import quant_dense_int8
 from .quant_gemv import gemv_lanes, quant_gemv
+from .quant_gemv_bf16 import bf16_applies, lanes_pack, packed_source, quant_gemv_bf16
 from .registry import lowering, lowering_target
 
 
@@ -35,13 +36,26 @@ def lane_count(group: int) -> int:
     return next(n for n in (32, 8, 4, 2, 1) if group % n == 0)
 
 
-@lowering("quant_dense", rule="quant_dense", requires=lambda attrs: "avx2" if attrs["act_bits"] == 8 else None)
+def _lanes_pack(types, attrs, results=None, computed=frozenset()):
+    """Weights of GEMVs the bf16 kernel computes (on targets with AVX512-BF16) in its 16-bit lanes."""
+    x = types[0]
+    rows, k = int(np.prod(x.shape[:-1])), int(x.shape[-1])
+    if attrs["act_bits"] or 1 in computed or not bf16_applies(lowering_target(), rows, k, attrs["group"], attrs["bits"]):
+        return {}
+    return {1: lanes_pack(attrs["bits"], k)}
+
+
+@lowering("quant_dense", rule="quant_dense", prepack=_lanes_pack,
+          requires=lambda attrs: "avx2" if attrs["act_bits"] == 8 else None)
 def _quant_dense(ins, attrs, out_types):
     x, w, scales, offsets, *bias = ins
     if attrs["act_bits"] == 8:
         return quant_dense_int8(x, w, scales, offsets, bias, attrs["group"])
     rows = int(np.prod([int(d) for d in x.shape[:-1]]))
     target = lowering_target()
+    packed = packed_source(w)
+    if packed is not None:  # lanes_pack chose the bf16 kernel for this weight
+        return quant_gemv_bf16(x, packed, scales, offsets, bias, attrs["bits"], attrs["group"], target.cores)
     lanes = gemv_lanes(target, rows, int(x.shape[-1]), attrs["group"], attrs["bits"])
     if lanes:
         return quant_gemv(x, w, scales, offsets, bias, attrs["bits"], attrs["group"], lanes, target.cores)

@@ -7,6 +7,7 @@ in registers and are scaled once per group; ROWS_PER_TASK weight rows share each
 from __future__ import annotations
 
 import math
+from contextlib import ExitStack
 
 from tvm import te, tirx
 from tvm.script.ir_builder import IRBuilder
@@ -112,6 +113,13 @@ class _Gemv:
     def row_tile(self, p, n0) -> None:
         for r in range(self.r):
             self.acc[self.at(r)], self.gacc[self.at(r)], self.off[r] = self.zeros(), self.zeros(), tirx.const(0, F32)
+        self.accumulate(p, n0)
+        for r in range(self.r):
+            lanes = [self.acc[r * self.lanes + i] for i in range(self.lanes)]
+            self.y[p, n0 + r] = sum(lanes[1:], lanes[0]) + self.off[r]
+
+    def accumulate(self, p, n0) -> None:
+        """Every group's scaled dot products into acc, and its offset terms into off."""
         grouped = self.group_vectors < self.vectors
         full, tail = divmod(self.vectors, self.span)
         with T.serial(0, full) as s:
@@ -120,16 +128,16 @@ class _Gemv:
             self.stretch(p, n0, full * self.span, tail, grouped)
         if not grouped:
             self.close(p, n0, 0)
-        for r in range(self.r):
-            lanes = [self.acc[r * self.lanes + i] for i in range(self.lanes)]
-            self.y[p, n0 + r] = sum(lanes[1:], lanes[0]) + self.off[r]
 
 
-def per_core(tiles: int, cores: int, alloc, tile_body):
+def per_core(tiles: int, cores: int, alloc, tile_body, llvm_ir: str | None = None):
     """A parallel loop over cores, each taking its share of tiles in order; alloc() runs once per core
-    (a buffer inside a parallel loop's iterations is allocated per iteration)."""
+    (a buffer inside a parallel loop's iterations is allocated per iteration). llvm_ir: LLVM IR text
+    (functions the body calls) linked into the kernel's module."""
     share = -(-tiles // cores)
-    with IRBuilder() as ib:
+    with IRBuilder() as ib, ExitStack() as scope:
+        if llvm_ir:
+            scope.enter_context(T.attr(tirx.const(0, "int32"), "pragma_import_llvm", llvm_ir))
         with T.parallel(0, cores) as core:
             alloc()
             with T.serial(0, share) as i:
@@ -167,12 +175,14 @@ def _body(ins, out, rows: int, n: int, lanes: int, k: int, group: int, bits: int
 def quant_gemv(x, w, scales, offsets, bias, bits: int, group: int, lanes: int, cores: int):
     """quant_dense for x [..., K] with at most MAX_ROWS rows, through the TIR kernel above."""
     k, n = int(x.shape[-1]), int(w.shape[0])
+    return rows_extern(x, [w, scales, offsets], n, bias, lambda i, o, rows: _body(i, o, rows, n, lanes, k, group, bits,
+                                                                                  cores), "gemv_dot",
+                       lambda x2: [group_sums(x2, group)])
+
+
+def group_sums(x2: te.Tensor, group: int) -> te.Tensor:
+    """sum of x2 [rows, K] over each group of inputs (0: the whole row): [rows, groups]."""
+    k = int(x2.shape[1])
     g = group or k
-
-    def group_sums(x2):
-        s = te.reduce_axis((0, g), name="s")
-        return [te.compute((int(x2.shape[0]), k // g), lambda p, gi: te.sum(x2[p, gi * g + s], axis=s),
-                           name="gemv_group_sum")]
-
-    return rows_extern(x, [w, scales, offsets], n, bias,
-                       lambda i, o, rows: _body(i, o, rows, n, lanes, k, group, bits, cores), "gemv_dot", group_sums)
+    s = te.reduce_axis((0, g), name="s")
+    return te.compute((int(x2.shape[0]), k // g), lambda p, gi: te.sum(x2[p, gi * g + s], axis=s), name="gemv_group_sum")

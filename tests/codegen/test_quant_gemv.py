@@ -1,17 +1,20 @@
-"""The weight-only GEMV kernel (codegen/lower/quant_gemv.py): a few rows of x against 2-, 3- and 4-bit
-codes decoded by table lookups in registers, on AVX2 (8 lanes) and AVX-512 (16 lanes) targets, against
-the interpreter on the same quantized IR; where it applies, and where the TE kernel stays."""
+"""The weight-only GEMV kernels (codegen/lower/quant_gemv.py and quant_gemv_bf16.py): a few rows of x
+against 2-, 3- and 4-bit codes decoded by table lookups in registers, on AVX2 (8 lanes), AVX-512 (16
+lanes) and AVX512-BF16 targets, against the interpreter on the same quantized IR; where each applies."""
 
 import numpy as np
 import pytest
 
 import kernforge
 from kernforge.codegen.lower.quant_gemv import gemv_lanes
+from kernforge.codegen.lower.quant_gemv_bf16 import bf16_applies, pack_lanes
 from kernforge.codegen.target import Target, resolve_target
 from kernforge.ir import Builder, interpret
+from kernforge.ir.quantization import WeightScheme, pack
 
 AVX2 = {"kind": "llvm", "mcpu": "znver3"}
-AVX512 = {"kind": "llvm", "mcpu": "znver4"}
+AVX512 = {"kind": "llvm", "mcpu": "skylake-avx512"}  # AVX-512 without BF16: the float32 kernel
+BF16 = {"kind": "llvm", "mcpu": "znver4"}
 HOST_LANES = resolve_target(None).vector_lanes_f32
 
 
@@ -69,3 +72,40 @@ def test_the_kernel_takes_few_rows_narrow_codes_and_whole_vectors():
     assert gemv_lanes(avx512, 1, 4104, 0, 4) is None  # inputs not a whole number of vectors
     assert gemv_lanes(avx512, 1, 4096, 1024, 3) is None  # 3-bit blocks and groups align only after 320 vectors
     assert gemv_lanes(Target("cuda", {}), 1, 4096, 128, 4) is None
+
+
+BF16_CASES = [("w4g128", 512, 40, 1), ("w3g128", 640, 12, 2), ("w2g32", 256, 24, 4), ("w3", 224, 7, 1),
+              ("w4g64-sym", 384, 16, 3)]
+
+
+@pytest.mark.parametrize("scheme, k, n, rows", BF16_CASES)
+def test_bf16_gemv_matches_the_interpreter(scheme, k, n, rows):
+    """x split into two bf16 parts keeps 16 significant bits (error <= 2^-17 of each input): within
+    the float32 tolerance of the other kernels."""
+    module = dense(k, n, rows)
+    assert bf16_applies(resolve_target(BF16), rows, k, WeightScheme.parse(scheme).group, int(scheme[1]))
+    if not resolve_target(None).has_features("avx512bf16"):  # this host cannot run it: it must still build
+        assert "vdpbf16ps" in kernforge.compile(module, target=BF16, quantize=scheme)._lib.inspect_source("asm")
+        return
+    cm = kernforge.compile(module, target=BF16, quantize=scheme)
+    assert any("@bf16_lanes" in name for name in cm.executor.param_arrays)  # the weight in 16-bit lanes
+    check(BF16, module, rows, quantize=scheme)
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4])
+def test_lanes_pack_puts_each_code_in_its_step_and_lane(bits):
+    k, per = 320, 16 // bits
+    codes = np.random.default_rng(bits).integers(0, 2**bits, (3, k)).astype(np.uint32)
+    lanes = pack_lanes(pack(codes, bits), bits, k).view(np.uint16).reshape(3, -1, 32)  # [N, loads, lane]
+    for s in range(k // 32):  # code 32 s + l: lane l of load s // per, at bit (s % per) * bits
+        got = (lanes[:, s // per] >> (s % per * bits)) & (2**bits - 1)
+        np.testing.assert_array_equal(got, codes[:, 32 * s:32 * s + 32])
+
+
+def test_bf16_kernel_needs_the_feature_and_whole_steps():
+    bf16 = resolve_target(BF16)
+    assert not bf16_applies(resolve_target(AVX512), 1, 4096, 128, 4)  # skylake-avx512 has no BF16
+    assert not bf16_applies(bf16, 1, 4096, 128, 8)  # 8-bit codes: the TE kernel
+    assert not bf16_applies(bf16, 1, 4112, 0, 4)  # inputs not whole steps of 32
+    assert not bf16_applies(bf16, 1, 4096, 16, 4)  # groups smaller than a step
+    assert not bf16_applies(bf16, 8, 4096, 128, 4)  # GEMM
