@@ -220,13 +220,16 @@ def compile(model: Any, target: Any = None, input_shapes: Mapping[str, Sequence[
     import tvm
 
     from .codegen.build import compile_kernels, plan_function, plan_params
+    from .codegen.lower.quant_gemv_bf16 import dense_low_bit_gemv
     from .codegen.lower.registry import lowering_for
     from .codegen.target import resolve_target
+    from .passes.target_traits import target_traits
     from .runtime.executor import Executor
 
     tgt = resolve_target(target)
-    module = prepare(model, input_shapes, opt_level, dump_ir, example_inputs, pipeline, quantize, calibration,
-                     sparsity, prune)
+    with target_traits(dense_low_bit_gemv(tgt)):
+        module = prepare(model, input_shapes, opt_level, dump_ir, example_inputs, pipeline, quantize, calibration,
+                         sparsity, prune)
     with lowering_for(tgt):  # kernels and the weight layouts they read may depend on the target
         plan, specs = plan_function(module.main)
     with _progress(len(specs), f"compiling for {tgt.describe()}") as bar:

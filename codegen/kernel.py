@@ -13,8 +13,8 @@ from ..ir.ops import FUSION_KINDS, get_op
 from ..ir.printer import print_function
 from .dtypes import tvm_dtype
 from .lower import Prepack, get_lowering, line_block
-from .lower.registry import lowering_for
 from .lower.layouts import blocked_store, blocked_view
+from .lower.registry import lowering_for
 from .target import resolve_target
 
 # Which op of a kernel decides its schedule: the heaviest fusion kind wins.

@@ -19,13 +19,15 @@ from ..ir.encodings import QuantEncoding
 from ..ir.gptq import quantize_gptq
 from ..ir.graph import Module, Node
 from ..ir.quantization import WeightScheme, add_params, quantize_rtn
-from ..ir.sparse_formats import NMWeight, nm_entries, quantize_nm
+from ..ir.sparse_formats import NMWeight, nm_entries, quantize_nm, unpack_nm
 from ..ir.sparsity import add_params as add_nm_params
 from ..ir.spqr import SpQRScheme, fit_spqr
 from ..ir.spqr import add_params as add_spqr_params
 from ..ir.types import TensorType, dtype
 from .linear_weights import bias, dense_weight
 from .manager import register_pass
+from .sparsify import decision_table
+from .target_traits import dense_low_bit_gemv
 
 W8A8 = "w8a8"
 W8A8_CHUNK = 32  # the int8 kernel's vector: layers whose inputs do not split into it stay float
@@ -68,9 +70,33 @@ def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray]
         node.operands = [x, *add_params(module, node.operands[1].name, q), *([b] if b is not None else [])]
         node.op, node.attrs = "quant_dense", {"bits": scheme.bits, "group": scheme.group,
                                               "act_bits": 8 if scheme.a8 else 0}
+    dense = [n for n in sparse if _dense_is_faster(n, WeightScheme.parse(option))]
+    if dense:
+        shapes = [((n.attrs["outputs"], n.operands[0].type.shape[-1]), f"{n.attrs['n']}:{n.attrs['m']} kept dense")
+                  for n in dense]
+        print(f"quantize {option}: this target's dense low-bit GEMV is faster than N:M here\n"
+              f"{decision_table(shapes)}", file=sys.stderr)
     for node in sparse:
-        _quantize_nm(module, node, WeightScheme.parse(option))
+        (_quantize_dense_instead if node in dense else _quantize_nm)(module, node, WeightScheme.parse(option))
     return module
+
+
+def _dense_is_faster(node: Node, scheme: WeightScheme) -> bool:
+    """Whether the target's dense kernel for this quantized GEMV beats the N:M one (target_traits)."""
+    fast, x = dense_low_bit_gemv(), node.operands[0].type
+    if fast is None or scheme.gptq or node.attrs["axis"] % x.rank != x.rank - 1 or not x.is_static:
+        return False
+    return fast.covers(scheme.bits, int(np.prod(x.shape[:-1])), x.shape[-1], scheme.group)
+
+
+def _quantize_dense_instead(module: Module, node: Node, scheme: WeightScheme) -> None:
+    """nm_linear -> quant_dense of its dense (pruned) weight, quantized as the scheme says."""
+    x, values, index_words, *rest = node.operands
+    a = node.attrs
+    shape = (a["outputs"], x.type.shape[-1])
+    w = unpack_nm(np.asarray(values.data), np.asarray(index_words.data), a["n"], a["m"], shape)
+    node.operands = [x, *add_params(module, values.name.removesuffix("_nm"), quantize_rtn(w, scheme)), *rest]
+    node.op, node.attrs = "quant_dense", {"bits": scheme.bits, "group": scheme.group, "act_bits": 0}
 
 
 def _quantize_nm(module: Module, node: Node, scheme: WeightScheme) -> None:

@@ -12,7 +12,7 @@ from tvm import tirx
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.sparse_formats import LANES, index_bits
-from .quant_gemv import MAX_ROWS, _PERMUTE, code_table, lookup, per_core, rows_extern
+from .quant_gemv import _PERMUTE, MAX_ROWS, code_table, lookup, per_core, rows_extern
 
 F32 = "float32"
 VECTORS_PER_TASK = 2  # vectors of output rows sharing each table of inputs
@@ -71,7 +71,8 @@ class _NMGemv:
             if i % self.n == 0:  # the next group of m inputs, repeated along the vector
                 window = (base + i) // self.n * self.m
                 x = self.x[p, tirx.Ramp(window, 1, self.m)]
-                inputs = x if self.m == self.lanes else tirx.Shuffle([x] * (self.lanes // self.m), list(range(self.lanes)))
+                copies = self.lanes // self.m
+                inputs = x if copies == 1 else tirx.Shuffle([x] * copies, list(range(self.lanes)))
             for r in range(self.v):
                 value = lookup(code_table(self.bits, self.lanes), self.field(self.codes, self.bits, v0 + r, base, i),
                                self.lanes)
@@ -87,7 +88,8 @@ class _NMGemv:
 
     def tile(self, p, v0) -> None:
         for r in range(self.v):
-            self.acc[self.at(r)], self.gacc[self.at(r)], self.xacc[self.at(r)] = self.zeros(), self.zeros(), self.zeros()
+            for buf in (self.acc, self.gacc, self.xacc):
+                buf[self.at(r)] = self.zeros()
         with T.serial(0, self.entries // self.group) as g:
             with T.serial(0, self.group // self.span) as s:
                 self.stretch(p, v0, g * self.group + s * self.span)

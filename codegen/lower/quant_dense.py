@@ -40,7 +40,9 @@ def _lanes_pack(types, attrs, results=None, computed=frozenset()):
     """Weights of GEMVs the bf16 kernel computes (on targets with AVX512-BF16) in its 16-bit lanes."""
     x = types[0]
     rows, k = int(np.prod(x.shape[:-1])), int(x.shape[-1])
-    if attrs["act_bits"] or 1 in computed or not bf16_applies(lowering_target(), rows, k, attrs["group"], attrs["bits"]):
+    if attrs["act_bits"] or 1 in computed:
+        return {}
+    if not bf16_applies(lowering_target(), rows, k, attrs["group"], attrs["bits"]):
         return {}
     return {1: lanes_pack(attrs["bits"], k)}
 

@@ -185,4 +185,5 @@ def group_sums(x2: te.Tensor, group: int) -> te.Tensor:
     k = int(x2.shape[1])
     g = group or k
     s = te.reduce_axis((0, g), name="s")
-    return te.compute((int(x2.shape[0]), k // g), lambda p, gi: te.sum(x2[p, gi * g + s], axis=s), name="gemv_group_sum")
+    return te.compute((int(x2.shape[0]), k // g), lambda p, gi: te.sum(x2[p, gi * g + s], axis=s),
+                      name="gemv_group_sum")

@@ -14,6 +14,7 @@ from tvm import te, tirx
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.quantization import unpack
+from ...passes.target_traits import DenseLowBitGemv
 from .quant_gemv import MAX_ROWS, MAX_UNROLL, MIN_UNROLL, ROWS_PER_TASK, _Gemv, group_sums, per_core, rows_extern
 from .registry import Prepack
 
@@ -36,11 +37,13 @@ define linkonce_odr <16 x float> @{_DOT}(<16 x float> %acc, <32 x i16> %c, <32 x
 
 def bf16_applies(target, rows: int, k: int, group: int, bits: int) -> bool:
     """Whether this GEMV takes the bf16 kernel on this target."""
-    if target is None or target.kind != "llvm" or rows > MAX_ROWS or bits not in (2, 3, 4):
-        return False
-    if k % STEP or (group or k) % STEP or _stretch(k, group, bits) is None:
-        return False
-    return bool(target.has_features("avx512bf16", "avx512bw"))
+    kernel = dense_low_bit_gemv(target) if target is not None else None
+    return kernel is not None and kernel.covers(bits, rows, k, group) and _stretch(k, group, bits) is not None
+
+
+def dense_low_bit_gemv(target) -> DenseLowBitGemv | None:
+    """What the quantize pass's cost rule needs to know of this kernel on the target (passes/target_traits.py)."""
+    return DenseLowBitGemv((2, 3, 4), MAX_ROWS, STEP) if target.has_features("avx512bf16", "avx512bw") else None
 
 
 def _stretch(k: int, group: int, bits: int) -> int | None:

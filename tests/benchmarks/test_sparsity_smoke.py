@@ -8,7 +8,9 @@ from kernforge.benchmarks.sparsity import Case
 
 SMALL = [
     Case("gemv 2:4", "linear", 1, 256, 64, "2:4"),
-    Case("gemv 2:4+w4", "linear", 1, 256, 64, "2:4", {"quantize": "w4g64"}, {"quantize": "w4g64"}),
+    # an AVX2 target: with AVX512-BF16 the quantize pass keeps a 2:4 + int4 GEMV dense (faster there)
+    Case("gemv 2:4+w4", "linear", 1, 256, 64, "2:4", {"quantize": "w4g64"},
+         {"quantize": "w4g64", "target": {"kind": "llvm", "mcpu": "znver3"}}),
     Case("gemm bsr", "linear", 64, 64, 48, "bsr:16x1:0.8"),
     Case("conv csr", "conv1x1", 64, 32, 16, "unstructured:0.9"),
 ]

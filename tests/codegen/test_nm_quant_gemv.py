@@ -1,7 +1,6 @@
 """The N:M sparse + quantized GEMV kernel (codegen/lower/nm_quant_gemv.py): lanes are output rows, the
 code's value and the picked input are table lookups; against the interpreter on the pruned, quantized IR."""
 
-import numpy as np
 import pytest
 
 from kernforge.codegen.lower.nm_quant_gemv import nm_gemv_lanes
