@@ -12,7 +12,7 @@ from tvm import tirx
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.sparse_formats import LANES, index_bits
-from .quant_gemv import _PERMUTE, MAX_ROWS, code_table, lookup, per_core, rows_extern
+from .quant_gemv import MAX_ROWS, TABLE_LOOKUP, code_table, lookup, per_core, rows_extern
 
 F32 = "float32"
 VECTORS_PER_TASK = 2  # vectors of output rows sharing each table of inputs
@@ -24,7 +24,7 @@ def nm_gemv_lanes(target, rows: int, k: int, outputs: int, attrs: dict) -> int |
         return None
     lanes = {512: 16, 256: 8}.get(target.vector_bits)
     n, m, bits = attrs["n"], attrs["m"], attrs["bits"]
-    if lanes is None or bits > _PERMUTE[lanes][1] or m > lanes or m & (m - 1) or k % m or outputs % lanes:
+    if lanes is None or bits > TABLE_LOOKUP[lanes][1] or m > lanes or m & (m - 1) or k % m or outputs % lanes:
         return None
     entries = k // m * n
     return lanes if (attrs["group"] or entries) % _stretch(n, m, bits) == 0 else None

@@ -21,12 +21,12 @@ MAX_ROWS = 4  # rows of x up to which each row streams the weights once; more ta
 ROWS_PER_TASK = 4  # weight rows sharing each vector of x (accumulators: 2 vectors a row)
 MIN_UNROLL, MAX_UNROLL = 16, 80  # vectors of codes in one unrolled stretch of the loop
 # vector lanes -> (table lookup intrinsic, index bits it reads)
-_PERMUTE = {16: ("llvm.x86.avx512.permvar.sf.512", 4), 8: ("llvm.x86.avx2.permps", 3)}
+TABLE_LOOKUP = {16: ("llvm.x86.avx512.permvar.sf.512", 4), 8: ("llvm.x86.avx2.permps", 3)}
 
 
 def lookup(table, words, lanes: int):
     """table[words & (lanes - 1)] lane by lane (vpermps): the bits above the low log2(lanes) are ignored."""
-    return tirx.call_llvm_pure_intrin(f"float32x{lanes}", _PERMUTE[lanes][0], table,
+    return tirx.call_llvm_pure_intrin(f"float32x{lanes}", TABLE_LOOKUP[lanes][0], table,
                                       tirx.reinterpret(f"int32x{lanes}", words))
 
 
@@ -42,7 +42,7 @@ def gemv_lanes(target, rows: int, k: int, group: int, bits: int) -> int | None:
         return None
     lanes = {512: 16, 256: 8}.get(target.vector_bits)
     # wider codes would mask and convert: the TE kernel does that as fast (w8: 0.33 ms against 0.37)
-    if lanes is None or bits > _PERMUTE[lanes][1] or k % lanes or (group or k) % lanes:
+    if lanes is None or bits > TABLE_LOOKUP[lanes][1] or k % lanes or (group or k) % lanes:
         return None
     return lanes if _stretch(lanes, k, group, bits) else None
 
