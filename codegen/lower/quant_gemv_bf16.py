@@ -14,7 +14,7 @@ from tvm import te, tirx
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.quantization import unpack
-from ...passes.target_traits import DenseLowBitGemv
+from ...ir.target_traits import DenseLowBitGemv
 from .quant_gemv import MAX_ROWS, MAX_UNROLL, MIN_UNROLL, ROWS_PER_TASK, _Gemv, group_sums, per_core, rows_extern
 from .registry import Prepack
 

@@ -8,7 +8,8 @@ import kernforge
 from kernforge.codegen.lower.quant_gemv_bf16 import dense_low_bit_gemv
 from kernforge.codegen.target import resolve_target
 from kernforge.ir import Builder, interpret
-from kernforge.passes.target_traits import DenseLowBitGemv, target_traits
+from kernforge.ir.target_traits import DenseLowBitGemv
+from kernforge.passes.target_traits import target_traits
 
 FAST = DenseLowBitGemv((2, 3, 4), 4, 32)
 BF16 = {"kind": "llvm", "mcpu": "znver4"}
