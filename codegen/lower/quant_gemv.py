@@ -1,8 +1,10 @@
 """Weight-only quant_dense for a few rows of x (GEMV: LLM decoding), as hand-written TIR. A vector of
 codes costs one shift and one in-register table lookup: vpermps indexes a table of the code values
 with each lane's low bits, so codes of 2, 3 and 4 bits (2 and 3 on AVX2) need neither a mask nor an
-int -> float conversion, and the bits above a code are ignored. Each group's partial dot products stay
-in registers and are scaled once per group; ROWS_PER_TASK weight rows share each vector of x."""
+int -> float conversion, and the bits above a code are ignored. 4-bit codes on AVX2 (too many for its
+8-entry table) are masked in place and converted, x scaled by 2^-offset of each code's field: no
+shift. Each group's partial dot products stay in registers and are scaled once per group;
+ROWS_PER_TASK weight rows share each vector of x."""
 
 from __future__ import annotations
 
@@ -41,8 +43,8 @@ def gemv_lanes(target, rows: int, k: int, group: int, bits: int) -> int | None:
     if target is None or target.kind != "llvm" or rows > MAX_ROWS:
         return None
     lanes = {512: 16, 256: 8}.get(target.vector_bits)
-    # wider codes would mask and convert: the TE kernel does that as fast (w8: 0.33 ms against 0.37)
-    if lanes is None or bits > TABLE_LOOKUP[lanes][1] or k % lanes or (group or k) % lanes:
+    # 8-bit codes: the TE kernel's shift, mask and convert is as fast (0.31 ms against 0.33 masked)
+    if lanes is None or bits == 8 or k % lanes or (group or k) % lanes:
         return None
     return lanes if _stretch(lanes, k, group, bits) else None
 
@@ -62,9 +64,13 @@ class _Gemv:
     """y[p, n] = sum_g scale[n, g] * sum_{k in g} code[n, k] x[p, k] + offset[n, g] * xsum[p, g]."""
 
     def __init__(self, ins, out, lanes: int, k: int, group: int, bits: int, rows_per_task: int):
-        self.x, self.xsum, self.words, self.scale, self.offset = (T.buffer_proxy(b) for b in ins)
-        self.y = T.buffer_proxy(out)
         self.lanes, self.bits, self.r = lanes, bits, rows_per_task
+        self.masked = masked(bits, lanes)
+        bufs = [T.buffer_proxy(b) for b in ins]
+        if self.masked:  # x scaled by each code position's 2^-shift: the kernel multiplies unshifted codes
+            bufs = [bufs[2], bufs[1], *bufs[3:]]
+        self.x, self.xsum, self.words, self.scale, self.offset = bufs
+        self.y = T.buffer_proxy(out)
         self.halves = lanes // PACKED  # packed 8-word vectors per vector of codes
         self.per_block = 32 // bits // self.halves
         self.vectors, self.group_vectors = k // lanes, (group or k) // lanes
@@ -83,7 +89,22 @@ class _Gemv:
         if self.halves > 1:
             words = tirx.Shuffle([words] * self.halves, list(range(self.lanes)))
             shifts = [tirx.Shuffle(shifts, list(range(self.lanes)))]
+        if self.masked:
+            return self.masked_codes(words, first)
         return lookup(code_table(self.bits, self.lanes), tirx.shift_right(words, shifts[0]), self.lanes)
+
+    def masked_codes(self, words, first: int):
+        """code * 2^shift as float32: a mask and an int -> float conversion, no shift; on AVX2 the top
+        field also shifts down (the conversion is signed there: its top bit would be the sign)."""
+        masks = [tirx.Broadcast(tirx.const(((1 << self.bits) - 1) << ((first + h) * self.bits), "uint32"), PACKED)
+                 for h in range(self.halves)]
+        mask = masks[0] if self.halves == 1 else tirx.Shuffle(masks, list(range(self.lanes)))
+        fields = tirx.bitwise_and(words, mask)
+        if self.lanes > 8:
+            return tirx.Cast(f"float32x{self.lanes}", fields)  # unsigned: vcvtudq2ps
+        if (first + 1) * self.bits == 32:
+            fields = tirx.shift_right(fields, tirx.Broadcast(tirx.const(self.bits, "uint32"), 8))
+        return tirx.Cast("float32x8", tirx.reinterpret("int32x8", fields))
 
     def stretch(self, p, n0, base, count: int, closes: bool) -> None:
         """Vectors base .. base + count (base a multiple of the stretch), closing each group that ends."""
@@ -175,9 +196,27 @@ def _body(ins, out, rows: int, n: int, lanes: int, k: int, group: int, bits: int
 def quant_gemv(x, w, scales, offsets, bias, bits: int, group: int, lanes: int, cores: int):
     """quant_dense for x [..., K] with at most MAX_ROWS rows, through the TIR kernel above."""
     k, n = int(x.shape[-1]), int(w.shape[0])
+    extra = lambda x2: [group_sums(x2, group), *([position_scaled(x2, bits, lanes)] if masked(bits, lanes) else [])]
     return rows_extern(x, [w, scales, offsets], n, bias, lambda i, o, rows: _body(i, o, rows, n, lanes, k, group, bits,
-                                                                                  cores), "gemv_dot",
-                       lambda x2: [group_sums(x2, group)])
+                                                                                  cores), "gemv_dot", extra)
+
+
+def masked(bits: int, lanes: int) -> bool:
+    """Codes too wide for the lanes' table lookup are masked in place and converted instead."""
+    return bits > TABLE_LOOKUP[lanes][1]
+
+
+def position_scaled(x2: te.Tensor, bits: int, lanes: int) -> te.Tensor:
+    """x[k] * 2^-(the bit offset of code k's field, as masked_codes leaves it): exact powers of two."""
+    per = 32 // bits
+
+    def scaled(p, kk):
+        j = tirx.floormod(tirx.floordiv(kk, PACKED), per)
+        shift = j * bits - (bits if lanes == 8 else 0) * (j == per - 1).astype("int32")
+        two_to = tirx.reinterpret("float32", tirx.shift_left((127 - shift).astype("uint32"), 23))
+        return x2[p, kk] * two_to
+
+    return te.compute(x2.shape, scaled, name="gemv_x_scaled")
 
 
 def group_sums(x2: te.Tensor, group: int) -> te.Tensor:

@@ -55,7 +55,13 @@ CASES = [("w4g32", 256, 40, 1), ("w3g32", 256, 13, 2), ("w2g64", 256, 40, 4), ("
 
 @pytest.mark.parametrize("scheme, k, n, rows", CASES)
 def test_avx2_gemv_matches_the_interpreter(scheme, k, n, rows):
-    check(AVX2, dense(k, n, rows), rows, quantize=scheme)  # 4-bit codes do not fit AVX2's table: the TE kernel
+    check(AVX2, dense(k, n, rows), rows, quantize=scheme)  # 4-bit codes: masked in place, x scaled
+
+
+@pytest.mark.parametrize("scheme, k, n, rows", [("w4", 192, 12, 2), ("w4g64-sym", 128, 8, 3), ("w4g128", 256, 7, 1)])
+def test_avx2_masked_4bit_codes_match_the_interpreter(scheme, k, n, rows):
+    """Every field of a word, the top one (shifted down: AVX2 converts signed) included."""
+    check(AVX2, dense(k, n, rows), rows, quantize=scheme)
 
 
 @pytest.mark.parametrize("scheme, k, n, rows", CASES)
@@ -66,8 +72,8 @@ def test_avx512_gemv_matches_the_interpreter(scheme, k, n, rows):
 def test_the_kernel_takes_few_rows_narrow_codes_and_whole_vectors():
     avx2, avx512 = resolve_target(AVX2), resolve_target(AVX512)
     assert gemv_lanes(avx512, 1, 4096, 128, 4) == 16 and gemv_lanes(avx2, 1, 4096, 128, 3) == 8
-    assert gemv_lanes(avx2, 1, 4096, 128, 4) is None  # 16 code values do not fit AVX2's 8-entry table
-    assert gemv_lanes(avx512, 1, 4096, 128, 8) is None  # 8-bit codes: the TE kernel (mask and convert)
+    assert gemv_lanes(avx2, 1, 4096, 128, 4) == 8  # masked: 16 code values do not fit AVX2's 8-entry table
+    assert gemv_lanes(avx512, 1, 4096, 128, 8) is None and gemv_lanes(avx2, 1, 4096, 0, 8) is None  # the TE kernel
     assert gemv_lanes(avx512, 5, 4096, 128, 4) is None  # GEMM: weights reused across rows
     assert gemv_lanes(avx512, 1, 4104, 0, 4) is None  # inputs not a whole number of vectors
     assert gemv_lanes(avx512, 1, 4096, 1024, 3) is None  # 3-bit blocks and groups align only after 320 vectors
