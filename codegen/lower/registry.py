@@ -74,7 +74,8 @@ _TARGET: ContextVar = ContextVar("lowering_target", default=None)
 
 
 def lowering_target():
-    """The codegen Target of the kernel being lowered (None outside build_primfunc)."""
+    """The codegen Target kernels are planned and lowered for (None outside kernforge.compile's planning
+    and build_primfunc): prepack choices and computes that depend on it must agree."""
     return _TARGET.get()
 
 
