@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 
 from tvm import te, tirx
-from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as T
 
 from .flat_rows import flat_index, unflat_index
 from .registry import lowering
+from .tir_kernel import per_core, target_cores
 
 VECTOR_REGISTERS = 12  # accumulator vectors per chunk of rows: AVX2 has 16, the rest hold x and weights
 
@@ -35,35 +35,39 @@ def _walk(ins, out, shape, k_: int, block):
     block_rows = int(indptr.shape[0]) - 1
     width = tile_width(columns)
     chunk = max(1, min(r, VECTOR_REGISTERS // max(1, width // 8)))
-    with IRBuilder() as ib:
-        val, idx, ptr = T.buffer_proxy(values), T.buffer_proxy(indices), T.buffer_proxy(indptr)
-        weight = (lambda j, i, k: val[j]) if len(values.shape) == 1 else (lambda j, i, k: val[j, i, k])
-        offset = (lambda o: T.buffer_proxy(bias[0])[o]) if bias else (lambda o: tirx.const(0, "float32"))
-        with T.parallel(0, lead * block_rows) as task:
-            # views (DeclBuffer) of x and y; declared inside the loop, since a declaration needs a frame
-            xs = T.buffer_proxy(T.decl_buffer([lead, k_, columns], "float32", data=x.data))
-            ys = T.buffer_proxy(T.decl_buffer([lead, outputs, columns], "float32", data=out.data))
-            l_, br = task // block_rows, task % block_rows
-            with T.serial(0, columns // width) as tile:
-                for first in range(0, r, chunk):
-                    rows = min(chunk, r - first)
-                    acc = T.buffer_proxy(T.alloc_local([rows, width], "float32"))
-                    with T.unroll(0, rows) as i:
-                        with T.vectorized(0, width) as t:
-                            acc[i, t] = tirx.const(0, "float32")
-                    with T.serial(ptr[br], ptr[br + 1]) as j:
-                        with T.serial(0, c) as k:
-                            col = idx[j] * c + k
-                            with T.unroll(0, rows) as i:
-                                with T.vectorized(0, width) as t:
-                                    acc[i, t] = acc[i, t] + weight(j, first + i, k) * xs[l_, col, tile * width + t]
-                    with T.unroll(0, rows) as i:
-                        o = br * r + first + i
-                        with T.If(o < outputs):
-                            with T.Then():
-                                with T.vectorized(0, width) as t:
-                                    ys[l_, o, tile * width + t] = acc[i, t] + offset(o)
-    return ib.get()
+    val, idx, ptr = T.buffer_proxy(values), T.buffer_proxy(indices), T.buffer_proxy(indptr)
+    weight = (lambda j, i, k: val[j]) if len(values.shape) == 1 else (lambda j, i, k: val[j, i, k])
+    offset = (lambda o: T.buffer_proxy(bias[0])[o]) if bias else (lambda o: tirx.const(0, "float32"))
+    bufs = {}
+
+    def alloc():
+        bufs["acc"] = T.buffer_proxy(T.alloc_local([chunk, width], "float32"))
+
+    def task_body(task):
+        acc = bufs["acc"]
+        # views (DeclBuffer) of x and y; declared inside the loop, since a declaration needs a frame
+        xs = T.buffer_proxy(T.decl_buffer([lead, k_, columns], "float32", data=x.data))
+        ys = T.buffer_proxy(T.decl_buffer([lead, outputs, columns], "float32", data=out.data))
+        l_, br = task // block_rows, task % block_rows
+        with T.serial(0, columns // width) as tile:
+            for first in range(0, r, chunk):
+                rows = min(chunk, r - first)
+                with T.unroll(0, rows) as i:
+                    with T.vectorized(0, width) as t:
+                        acc[i, t] = tirx.const(0, "float32")
+                with T.serial(ptr[br], ptr[br + 1]) as j:
+                    with T.serial(0, c) as k:
+                        col = idx[j] * c + k
+                        with T.unroll(0, rows) as i:
+                            with T.vectorized(0, width) as t:
+                                acc[i, t] = acc[i, t] + weight(j, first + i, k) * xs[l_, col, tile * width + t]
+                with T.unroll(0, rows) as i:
+                    o = br * r + first + i
+                    with T.If(o < outputs):
+                        with T.Then():
+                            with T.vectorized(0, width) as t:
+                                ys[l_, o, tile * width + t] = acc[i, t] + offset(o)
+    return per_core(lead * block_rows, target_cores(), alloc, task_body)
 
 
 def _walk_outputs(ins, out, rows: int, k_: int, outputs: int, r: int):
@@ -73,31 +77,35 @@ def _walk_outputs(ins, out, rows: int, k_: int, outputs: int, r: int):
     values, indices, indptr, x, *bias = ins
     block_rows = int(indptr.shape[0]) - 1
     tile = next(t for t in range(max(1, VECTOR_REGISTERS // (r // 8)), 0, -1) if rows % t == 0)
-    with IRBuilder() as ib:
-        val, idx, ptr = T.buffer_proxy(values), T.buffer_proxy(indices), T.buffer_proxy(indptr)
-        offset = (lambda o: T.buffer_proxy(bias[0])[o]) if bias else (lambda o: tirx.const(0, "float32"))
-        with T.parallel(0, block_rows * (rows // tile)) as task:
-            xs = T.buffer_proxy(T.decl_buffer([rows, k_], "float32", data=x.data))
-            ys = T.buffer_proxy(T.decl_buffer([rows, outputs], "float32", data=out.data))
-            br, first = task // (rows // tile), task % (rows // tile) * tile
-            acc = T.buffer_proxy(T.alloc_local([tile, r], "float32"))
+    val, idx, ptr = T.buffer_proxy(values), T.buffer_proxy(indices), T.buffer_proxy(indptr)
+    offset = (lambda o: T.buffer_proxy(bias[0])[o]) if bias else (lambda o: tirx.const(0, "float32"))
+    bufs = {}
+
+    def alloc():
+        bufs["acc"] = T.buffer_proxy(T.alloc_local([tile, r], "float32"))
+
+    def task_body(task):
+        acc = bufs["acc"]
+        xs = T.buffer_proxy(T.decl_buffer([rows, k_], "float32", data=x.data))
+        ys = T.buffer_proxy(T.decl_buffer([rows, outputs], "float32", data=out.data))
+        br, first = task // (rows // tile), task % (rows // tile) * tile
+        with T.unroll(0, tile) as q:
+            with T.vectorized(0, r) as i:
+                acc[q, i] = tirx.const(0, "float32")
+        with T.serial(ptr[br], ptr[br + 1]) as j:
             with T.unroll(0, tile) as q:
+                xv = xs[first + q, idx[j]]
                 with T.vectorized(0, r) as i:
-                    acc[q, i] = tirx.const(0, "float32")
-            with T.serial(ptr[br], ptr[br + 1]) as j:
-                with T.unroll(0, tile) as q:
-                    xv = xs[first + q, idx[j]]
+                    acc[q, i] = acc[q, i] + val[j, i, 0] * xv
+        with T.unroll(0, tile) as q:
+            with T.If(br * r + r <= outputs):
+                with T.Then():
                     with T.vectorized(0, r) as i:
-                        acc[q, i] = acc[q, i] + val[j, i, 0] * xv
-            with T.unroll(0, tile) as q:
-                with T.If(br * r + r <= outputs):
-                    with T.Then():
-                        with T.vectorized(0, r) as i:
-                            ys[first + q, br * r + i] = acc[q, i] + offset(br * r + i)
-                    with T.Else():  # the last block row, cut by the weight's edge
-                        with T.serial(0, outputs - br * r) as i:
-                            ys[first + q, br * r + i] = acc[q, i] + offset(br * r + i)
-    return ib.get()
+                        ys[first + q, br * r + i] = acc[q, i] + offset(br * r + i)
+                with T.Else():  # the last block row, cut by the weight's edge
+                    with T.serial(0, outputs - br * r) as i:
+                        ys[first + q, br * r + i] = acc[q, i] + offset(br * r + i)
+    return per_core(block_rows * (rows // tile), target_cores(), alloc, task_body)
 
 
 @lowering("bsr_linear", "csr_linear", rule="opaque")

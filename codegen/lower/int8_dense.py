@@ -8,13 +8,13 @@ from __future__ import annotations
 import math
 
 from tvm import te, tirx
-from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.quantization import LANES
 from .flat_rows import flat_index, unflat_index
 from .quant_dense_i8 import ROWS_PER_TASK
 from .registry import lowering
+from .tir_kernel import per_core, target_cores
 
 _SIGN, _MADD_UBSW, _MADD_WD = "llvm.x86.avx2.psign.b", "llvm.x86.avx2.pmadd.ub.sw", "llvm.x86.avx2.pmadd.wd"
 CHUNK = 32  # int8 lanes per vector
@@ -28,25 +28,29 @@ def _body(ins, out, rows: int, n: int, k: int, x_scale: float):
     ones = tirx.Broadcast(tirx.const(1, "int16"), 16)
     call = tirx.call_llvm_pure_intrin
     lanes = lambda r: tirx.Ramp(r * LANES, 1, LANES)
-    with IRBuilder() as ib:
-        with T.parallel(0, n // per) as task:
-            with T.serial(0, rows) as p:
-                dot = T.buffer_proxy(T.alloc_local([per * LANES], "int32"))
+    bufs = {}
+
+    def alloc():
+        bufs["dot"] = T.buffer_proxy(T.alloc_local([per * LANES], "int32"))
+
+    def tile(task):
+        dot = bufs["dot"]
+        with T.serial(0, rows) as p:
+            for r in range(per):
+                dot[lanes(r)] = tirx.Broadcast(tirx.const(0, "int32"), LANES)
+            with T.serial(0, k // CHUNK) as c:
+                xs = codes[p, tirx.Ramp(c * CHUNK, 1, CHUNK)]
+                magnitude = call("int8x32", _SIGN, xs, xs)
                 for r in range(per):
-                    dot[lanes(r)] = tirx.Broadcast(tirx.const(0, "int32"), LANES)
-                with T.serial(0, k // CHUNK) as c:
-                    xs = codes[p, tirx.Ramp(c * CHUNK, 1, CHUNK)]
-                    magnitude = call("int8x32", _SIGN, xs, xs)
-                    for r in range(per):
-                        signed = call("int8x32", _SIGN, w[task * per + r, tirx.Ramp(c * CHUNK, 1, CHUNK)], xs)
-                        pairs = call("int16x16", _MADD_UBSW, magnitude, signed)
-                        dot[lanes(r)] = dot[lanes(r)] + call("int32x8", _MADD_WD, pairs, ones)
-                for r in range(per):
-                    o = task * per + r
-                    total = sum((dot[r * LANES + i] for i in range(1, LANES)), dot[r * LANES])
-                    v = total.astype("float32") * (tirx.const(x_scale, "float32") * w_scales[o])
-                    y[p, o] = v + bias[0][o] if bias else v
-    return ib.get()
+                    signed = call("int8x32", _SIGN, w[task * per + r, tirx.Ramp(c * CHUNK, 1, CHUNK)], xs)
+                    pairs = call("int16x16", _MADD_UBSW, magnitude, signed)
+                    dot[lanes(r)] = dot[lanes(r)] + call("int32x8", _MADD_WD, pairs, ones)
+            for r in range(per):
+                o = task * per + r
+                total = sum((dot[r * LANES + i] for i in range(1, LANES)), dot[r * LANES])
+                v = total.astype("float32") * (tirx.const(x_scale, "float32") * w_scales[o])
+                y[p, o] = v + bias[0][o] if bias else v
+    return per_core(n // per, target_cores(), alloc, tile)
 
 
 @lowering("int8_dense", rule="opaque", requires=lambda attrs: "avx2")

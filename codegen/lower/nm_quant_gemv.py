@@ -12,7 +12,8 @@ from tvm import tirx
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.sparse_formats import LANES, index_bits
-from .quant_gemv import MAX_ROWS, TABLE_LOOKUP, code_table, lookup, per_core, rows_extern
+from .quant_gemv import MAX_ROWS, TABLE_LOOKUP, code_table, lookup
+from .tir_kernel import per_core, rows_extern
 
 F32 = "float32"
 VECTORS_PER_TASK = 2  # vectors of output rows sharing each table of inputs

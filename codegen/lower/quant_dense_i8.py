@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 
 from tvm import te, tirx
-from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.quantization import A8_BLOCK, LANES
 from .flat_rows import flat_index, unflat_index
+from .tir_kernel import per_core, target_cores
 
 _MADD_UBSW, _MADD_WD = "llvm.x86.avx2.pmadd.ub.sw", "llvm.x86.avx2.pmadd.wd"
 ROWS_PER_TASK = 4  # weight rows sharing each load of activation codes
@@ -57,36 +57,40 @@ def _body(ins, out, rows: int, n: int, k: int, group: int):
     vec = lambda buf, i, start, lanes: buf[i, tirx.Ramp(start, 1, lanes)]
     lanes = lambda r: tirx.Ramp(r * LANES, 1, LANES)
     madd = lambda half, xs: tirx.call_llvm_pure_intrin("int16x16", _MADD_UBSW, half, xs)
-    with IRBuilder() as ib:
-        with T.parallel(0, n // per) as task:
-            with T.serial(0, rows) as p:
-                acc = T.buffer_proxy(T.alloc_local([per * LANES], "float32"))
-                dot = T.buffer_proxy(T.alloc_local([per * LANES], "int32"))
-                off = T.buffer_proxy(T.alloc_local([per], "float32"))
+    bufs = {}
+
+    def alloc():
+        sizes = {"acc": (per * LANES, "float32"), "dot": (per * LANES, "int32"), "off": (per, "float32")}
+        for name, (size, dtype) in sizes.items():
+            bufs[name] = T.buffer_proxy(T.alloc_local([size], dtype))
+
+    def tile(task):
+        acc, dot, off = bufs["acc"], bufs["dot"], bufs["off"]
+        with T.serial(0, rows) as p:
+            for r in range(per):
+                acc[lanes(r)] = tirx.Broadcast(tirx.const(0, "float32"), LANES)
+                off[r] = tirx.const(0, "float32")
+            with T.serial(0, k // group) as g:
                 for r in range(per):
-                    acc[lanes(r)] = tirx.Broadcast(tirx.const(0, "float32"), LANES)
-                    off[r] = tirx.const(0, "float32")
-                with T.serial(0, k // group) as g:
+                    dot[lanes(r)] = tirx.Broadcast(tirx.const(0, "int32"), LANES)
+                with T.unroll(0, blocks) as b:
+                    block = g * blocks + b
+                    xlo, xhi = vec(codes, p, block * 64, 32), vec(codes, p, block * 64 + 32, 32)
                     for r in range(per):
-                        dot[lanes(r)] = tirx.Broadcast(tirx.const(0, "int32"), LANES)
-                    with T.unroll(0, blocks) as b:
-                        block = g * blocks + b
-                        xlo, xhi = vec(codes, p, block * 64, 32), vec(codes, p, block * 64 + 32, 32)
-                        for r in range(per):
-                            packed = vec(words, task * per + r, block * LANES, LANES)
-                            lo = tirx.bitwise_and(tirx.reinterpret("int8x32", packed), mask)
-                            hi = tirx.bitwise_and(tirx.reinterpret("int8x32", tirx.shift_right(
-                                packed, tirx.Broadcast(tirx.const(4, "uint32"), LANES))), mask)
-                            pairs = madd(lo, xlo) + madd(hi, xhi)
-                            dot[lanes(r)] = dot[lanes(r)] + tirx.call_llvm_pure_intrin("int32x8", _MADD_WD, pairs, ones)
-                    for r in range(per):
-                        o = task * per + r
-                        both = tirx.Broadcast(wscale[o, g] * xscale[p, g], LANES)
-                        acc[lanes(r)] = acc[lanes(r)] + dot[lanes(r)].astype("float32x8") * both
-                        off[r] = off[r] + woffset[o, g] * xsum[p, g]
+                        packed = vec(words, task * per + r, block * LANES, LANES)
+                        lo = tirx.bitwise_and(tirx.reinterpret("int8x32", packed), mask)
+                        hi = tirx.bitwise_and(tirx.reinterpret("int8x32", tirx.shift_right(
+                            packed, tirx.Broadcast(tirx.const(4, "uint32"), LANES))), mask)
+                        pairs = madd(lo, xlo) + madd(hi, xhi)
+                        dot[lanes(r)] = dot[lanes(r)] + tirx.call_llvm_pure_intrin("int32x8", _MADD_WD, pairs, ones)
                 for r in range(per):
-                    y[p, task * per + r] = sum((acc[r * LANES + i] for i in range(1, LANES)), acc[r * LANES]) + off[r]
-    return ib.get()
+                    o = task * per + r
+                    both = tirx.Broadcast(wscale[o, g] * xscale[p, g], LANES)
+                    acc[lanes(r)] = acc[lanes(r)] + dot[lanes(r)].astype("float32x8") * both
+                    off[r] = off[r] + woffset[o, g] * xsum[p, g]
+            for r in range(per):
+                y[p, task * per + r] = sum((acc[r * LANES + i] for i in range(1, LANES)), acc[r * LANES]) + off[r]
+    return per_core(n // per, target_cores(), alloc, tile)
 
 
 def quant_dense_int8(x, w, scales, offsets, bias, group: int):

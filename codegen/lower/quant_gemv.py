@@ -9,14 +9,12 @@ ROWS_PER_TASK weight rows share each vector of x."""
 from __future__ import annotations
 
 import math
-from contextlib import ExitStack
 
 from tvm import te, tirx
-from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.quantization import LANES as PACKED
-from .flat_rows import flat_index, unflat_index
+from .tir_kernel import per_core, rows_extern
 
 F32 = "float32"
 MAX_ROWS = 4  # rows of x up to which each row streams the weights once; more take the TE GEMM
@@ -149,37 +147,6 @@ class _Gemv:
             self.stretch(p, n0, full * self.span, tail, grouped)
         if not grouped:
             self.close(p, n0, 0)
-
-
-def per_core(tiles: int, cores: int, alloc, tile_body, llvm_ir: str | None = None):
-    """A parallel loop over cores, each taking its share of tiles in order; alloc() runs once per core
-    (a buffer inside a parallel loop's iterations is allocated per iteration). llvm_ir: LLVM IR text
-    (functions the body calls) linked into the kernel's module."""
-    share = -(-tiles // cores)
-    with IRBuilder() as ib, ExitStack() as scope:
-        if llvm_ir:
-            scope.enter_context(T.attr(tirx.const(0, "int32"), "pragma_import_llvm", llvm_ir))
-        with T.parallel(0, cores) as core:
-            alloc()
-            with T.serial(0, share) as i:
-                tile = core * share + i
-                with T.If(tile < tiles):
-                    with T.Then():
-                        tile_body(tile)
-    return ib.get()
-
-
-def rows_extern(x, weights: list, outputs: int, bias, body, name: str, extra=None):
-    """y[..., outputs] = body over x as [rows, K] (and extra(x2) tensors) plus bias: the TE around a kernel."""
-    lead, k = [int(d) for d in x.shape[:-1]], int(x.shape[-1])
-    rows = math.prod(lead)
-    x2 = te.compute((rows, k), lambda p, kk: x[(*unflat_index(p, lead), kk)], name=f"{name}_rows")
-    more = extra(x2) if extra else []
-    y2 = te.extern([(rows, outputs)], [x2, *more, *weights], lambda i, o: body(i, o[0], rows),
-                   dtype=[F32], name=name)
-    at = lambda i: y2[flat_index(i[:-1], lead), i[-1]]
-    return te.compute((*lead, outputs), (lambda *i: at(i) + bias[0][i[-1]]) if bias else (lambda *i: at(i)),
-                      name=f"{name}_out")
 
 
 def _body(ins, out, rows: int, n: int, lanes: int, k: int, group: int, bits: int, cores: int):

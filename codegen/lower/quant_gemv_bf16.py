@@ -15,8 +15,9 @@ from tvm.script.ir_builder import tirx as T
 
 from ...ir.quantization import unpack
 from ...ir.target_traits import DenseLowBitGemv
-from .quant_gemv import MAX_ROWS, MAX_UNROLL, MIN_UNROLL, ROWS_PER_TASK, _Gemv, group_sums, per_core, rows_extern
+from .quant_gemv import MAX_ROWS, MAX_UNROLL, MIN_UNROLL, ROWS_PER_TASK, _Gemv, group_sums
 from .registry import Prepack
+from .tir_kernel import per_core, rows_extern
 
 STEP = 32  # codes a step: one vector of 16-bit lanes
 VIEW = "bf16_lanes_view"  # the marker compute between a packed weight and the kernel that reads it

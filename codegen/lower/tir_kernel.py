@@ -1,0 +1,54 @@
+"""Shared frame of the hand-written TIR kernels: a parallel loop over cores with buffers allocated once
+per core, and the TE around a kernel that takes x [..., K] as [rows, K]."""
+
+from __future__ import annotations
+
+import math
+import os
+from contextlib import ExitStack
+
+from tvm import te, tirx
+from tvm.script.ir_builder import IRBuilder
+from tvm.script.ir_builder import tirx as T
+
+from .flat_rows import flat_index, unflat_index
+from .registry import lowering_target
+
+F32 = "float32"
+
+
+def target_cores() -> int:
+    """Cores of the target being lowered for (this machine's outside a build)."""
+    target = lowering_target()
+    return target.cores if target is not None else os.cpu_count() or 1
+
+
+def per_core(tiles: int, cores: int, alloc, tile_body, llvm_ir: str | None = None):
+    """A parallel loop over cores, each taking its share of tiles in order; alloc() runs once per core
+    (a buffer inside a parallel loop's iterations is allocated per iteration). llvm_ir: LLVM IR text
+    (functions the body calls) linked into the kernel's module."""
+    share = -(-tiles // cores)
+    with IRBuilder() as ib, ExitStack() as scope:
+        if llvm_ir:
+            scope.enter_context(T.attr(tirx.const(0, "int32"), "pragma_import_llvm", llvm_ir))
+        with T.parallel(0, cores) as core:
+            alloc()
+            with T.serial(0, share) as i:
+                tile = core * share + i
+                with T.If(tile < tiles):
+                    with T.Then():
+                        tile_body(tile)
+    return ib.get()
+
+
+def rows_extern(x, weights: list, outputs: int, bias, body, name: str, extra=None):
+    """y[..., outputs] = body over x as [rows, K] (and extra(x2) tensors) plus bias: the TE around a kernel."""
+    lead, k = [int(d) for d in x.shape[:-1]], int(x.shape[-1])
+    rows = math.prod(lead)
+    x2 = te.compute((rows, k), lambda p, kk: x[(*unflat_index(p, lead), kk)], name=f"{name}_rows")
+    more = extra(x2) if extra else []
+    y2 = te.extern([(rows, outputs)], [x2, *more, *weights], lambda i, o: body(i, o[0], rows),
+                   dtype=[F32], name=name)
+    at = lambda i: y2[flat_index(i[:-1], lead), i[-1]]
+    return te.compute((*lead, outputs), (lambda *i: at(i) + bias[0][i[-1]]) if bias else (lambda *i: at(i)),
+                      name=f"{name}_out")
