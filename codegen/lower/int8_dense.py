@@ -12,7 +12,7 @@ from tvm.script.ir_builder import tirx as T
 
 from ...ir.quantization import LANES
 from .flat_rows import flat_index, unflat_index
-from .quant_dense_i8 import ROWS_PER_TASK
+from .quant_dense_i8 import ROWS_PER_TASK, dpbusd, has_vnni
 from .registry import lowering
 from .tir_kernel import per_core, target_cores
 
@@ -28,6 +28,7 @@ def _body(ins, out, rows: int, n: int, k: int, x_scale: float):
     ones = tirx.Broadcast(tirx.const(1, "int16"), 16)
     call = tirx.call_llvm_pure_intrin
     lanes = lambda r: tirx.Ramp(r * LANES, 1, LANES)
+    vnni = has_vnni()
     bufs = {}
 
     def alloc():
@@ -43,8 +44,11 @@ def _body(ins, out, rows: int, n: int, k: int, x_scale: float):
                 magnitude = call("int8x32", _SIGN, xs, xs)
                 for r in range(per):
                     signed = call("int8x32", _SIGN, w[task * per + r, tirx.Ramp(c * CHUNK, 1, CHUNK)], xs)
-                    pairs = call("int16x16", _MADD_UBSW, magnitude, signed)
-                    dot[lanes(r)] = dot[lanes(r)] + call("int32x8", _MADD_WD, pairs, ones)
+                    if vnni:
+                        dot[lanes(r)] = dpbusd(dot[lanes(r)], magnitude, signed)
+                    else:
+                        pairs = call("int16x16", _MADD_UBSW, magnitude, signed)
+                        dot[lanes(r)] = dot[lanes(r)] + call("int32x8", _MADD_WD, pairs, ones)
             for r in range(per):
                 o = task * per + r
                 total = sum((dot[r * LANES + i] for i in range(1, LANES)), dot[r * LANES])

@@ -14,9 +14,22 @@ from tvm.script.ir_builder import tirx as T
 
 from ...ir.quantization import A8_BLOCK, LANES
 from .flat_rows import flat_index, unflat_index
+from .registry import lowering_target
 from .tir_kernel import per_core, target_cores
 
 _MADD_UBSW, _MADD_WD = "llvm.x86.avx2.pmadd.ub.sw", "llvm.x86.avx2.pmadd.wd"
+_DPBUSD = "llvm.x86.avx512.vpdpbusd.256"  # AVX512-VNNI: four u8 x s8 products into each int32 lane
+
+
+def has_vnni() -> bool:
+    """Whether the target being lowered for has 256-bit VNNI (vpdpbusd)."""
+    target = lowering_target()
+    return target is not None and target.has_features("avx512vnni", "avx512vl")
+
+
+def dpbusd(acc, a, b):
+    """acc (int32x8) plus, per lane, the four products of unsigned bytes a and signed bytes b (int8x32)."""
+    return tirx.call_llvm_pure_intrin("int32x8", _DPBUSD, acc, a, b)
 ROWS_PER_TASK = 4  # weight rows sharing each load of activation codes
 
 
@@ -57,6 +70,7 @@ def _body(ins, out, rows: int, n: int, k: int, group: int):
     vec = lambda buf, i, start, lanes: buf[i, tirx.Ramp(start, 1, lanes)]
     lanes = lambda r: tirx.Ramp(r * LANES, 1, LANES)
     madd = lambda half, xs: tirx.call_llvm_pure_intrin("int16x16", _MADD_UBSW, half, xs)
+    vnni = has_vnni()
     bufs = {}
 
     def alloc():
@@ -81,8 +95,11 @@ def _body(ins, out, rows: int, n: int, k: int, group: int):
                         lo = tirx.bitwise_and(tirx.reinterpret("int8x32", packed), mask)
                         hi = tirx.bitwise_and(tirx.reinterpret("int8x32", tirx.shift_right(
                             packed, tirx.Broadcast(tirx.const(4, "uint32"), LANES))), mask)
-                        pairs = madd(lo, xlo) + madd(hi, xhi)
-                        dot[lanes(r)] = dot[lanes(r)] + tirx.call_llvm_pure_intrin("int32x8", _MADD_WD, pairs, ones)
+                        if vnni:
+                            dot[lanes(r)] = dpbusd(dpbusd(dot[lanes(r)], lo, xlo), hi, xhi)
+                        else:  # 2 x 15 x 127 fits int16: no saturation
+                            pairs = madd(lo, xlo) + madd(hi, xhi)
+                            dot[lanes(r)] = dot[lanes(r)] + tirx.call_llvm_pure_intrin("int32x8", _MADD_WD, pairs, ones)
                 for r in range(per):
                     o = task * per + r
                     both = tirx.Broadcast(wscale[o, g] * xscale[p, g], LANES)

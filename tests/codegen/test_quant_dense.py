@@ -75,9 +75,13 @@ def test_spqr_model_matches_the_interpreter_with_its_outliers_in_the_kernel():
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
-def test_int8_activations_model_matches_the_interpreter():
+INT8_TARGETS = [{"kind": "llvm", "mcpu": "znver3"}, None]  # AVX2 vpmaddubsw + vpmaddwd; the host (VNNI where it has it)
+
+
+@pytest.mark.parametrize("target", INT8_TARGETS)
+def test_int8_activations_model_matches_the_interpreter(target):
     module = mlp()
-    cm = kernforge.compile(module, quantize="w4g64-a8")
+    cm = kernforge.compile(module, quantize="w4g64-a8", target=target)
     assert "act_bits = 8" in cm.ir() and cm.ir().count("quant_dense(") == 1  # 96 inputs: no groups of 64
     x = RNG.standard_normal((2, 256)).astype(np.float32)
     (got,) = cm.run([x]).values()
@@ -85,10 +89,11 @@ def test_int8_activations_model_matches_the_interpreter():
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
-def test_w8a8_with_calibration_matches_the_interpreter():
+@pytest.mark.parametrize("target", INT8_TARGETS)
+def test_w8a8_with_calibration_matches_the_interpreter(target):
     module = mlp()
     calibration = [[RNG.standard_normal((2, 256)).astype(np.float32)] for _ in range(4)]
-    cm = kernforge.compile(module, quantize="w8a8", calibration=calibration)
+    cm = kernforge.compile(module, quantize="w8a8", calibration=calibration, target=target)
     assert cm.ir().count("int8_dense(") == 2 and "tensor<96x256xi8, #quant<bits=8" in cm.ir()
     x = RNG.standard_normal((2, 256)).astype(np.float32)
     (got,) = cm.run([x]).values()
@@ -98,6 +103,12 @@ def test_w8a8_with_calibration_matches_the_interpreter():
     assert np.linalg.norm(got - ref) / np.linalg.norm(ref) < 0.05  # 8-bit weights and activations
     with pytest.raises(KernforgeError, match="static activation scales need calibration"):
         kernforge.compile(module, quantize="w8a8")
+
+
+def test_int8_kernels_use_vnni_where_the_target_has_it():
+    asm = lambda mcpu: kernforge.compile(mlp(), quantize="w4g64-a8", target={"kind": "llvm", "mcpu": mcpu}
+                                         )._lib.mod.inspect_source("asm")
+    assert "vpdpbusd" in asm("znver4") and "vpdpbusd" not in asm("znver3")  # compiled only: no need to run them
 
 
 def test_int8_kernels_refuse_a_target_without_avx2():

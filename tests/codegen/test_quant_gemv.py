@@ -43,7 +43,7 @@ def check(target: dict, module, rows: int, **options) -> None:
 def check_or_build(target: dict, module, rows: int, **options) -> None:
     """check() where this host runs the target's vectors; else the kernel must still build for it."""
     if resolve_target(target).vector_lanes_f32 > HOST_LANES:
-        assert "vperm" in kernforge.compile(module, target=target, **options)._lib.inspect_source("asm")
+        assert "vperm" in kernforge.compile(module, target=target, **options)._lib.mod.inspect_source("asm")
         return
     check(target, module, rows, **options)
 
@@ -91,7 +91,7 @@ def test_bf16_gemv_matches_the_interpreter(scheme, k, n, rows):
     module = dense(k, n, rows)
     assert bf16_applies(resolve_target(BF16), rows, k, WeightScheme.parse(scheme).group, int(scheme[1]))
     if not resolve_target(None).has_features("avx512bf16"):  # this host cannot run it: it must still build
-        assert "vdpbf16ps" in kernforge.compile(module, target=BF16, quantize=scheme)._lib.inspect_source("asm")
+        assert "vdpbf16ps" in kernforge.compile(module, target=BF16, quantize=scheme)._lib.mod.inspect_source("asm")
         return
     cm = kernforge.compile(module, target=BF16, quantize=scheme)
     assert any("@bf16_lanes" in name for name in cm.executor.param_arrays)  # the weight in 16-bit lanes
