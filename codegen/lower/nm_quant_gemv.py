@@ -13,7 +13,7 @@ from tvm.script.ir_builder import tirx as T
 
 from ...ir.sparse_formats import LANES, index_bits
 from .quant_gemv import MAX_ROWS, TABLE_LOOKUP, code_table, lookup
-from .tir_kernel import per_core, rows_extern
+from .tir_kernel import row_tiles, rows_extern
 
 F32 = "float32"
 VECTORS_PER_TASK = 2  # vectors of output rows sharing each table of inputs
@@ -102,13 +102,7 @@ class _NMGemv:
 def _body(ins, out, rows: int, outputs: int, lanes: int, attrs: dict, k: int, cores: int):
     vectors = outputs // lanes
     per = VECTORS_PER_TASK if vectors % VECTORS_PER_TASK == 0 else 1
-    kernel = _NMGemv(ins, out, lanes, attrs, k, per)
-
-    def tile(t):
-        with T.serial(0, rows) as p:
-            kernel.tile(p, t * per)
-
-    return per_core(vectors // per, cores, kernel.alloc, tile)
+    return row_tiles(_NMGemv(ins, out, lanes, attrs, k, per), vectors // per, per, rows, cores)
 
 
 def nm_quant_gemv(x, codes, index_words, scales, offsets, bias, attrs: dict, lanes: int, cores: int):

@@ -9,6 +9,8 @@ from tvm import te, tirx
 
 from ...ir.quantization import LANES
 from ...ir.spqr import STAT_BITS, SUPERGROUP
+from .bcq_gemv import ALPHA_ROWS, bcq_gemv, bcq_gemv_applies, sign_rows
+from .bcq_gemv import packed as bcq_packed
 from .quant_dense_i8 import quant_dense_int8
 from .quant_gemv import gemv_lanes, quant_gemv
 from .quant_gemv_bf16 import bf16_applies, lanes_pack, packed_source, quant_gemv_bf16
@@ -66,11 +68,23 @@ def _quant_dense(ins, attrs, out_types):
                        lambda n, gv: scales[n, gv], lambda n, g: offsets[n, g], bias)
 
 
-@lowering("bcq_dense", rule="quant_dense")
+def _bcq_rows(types, attrs, results=None, computed=frozenset()):
+    """Signs and scales of GEMVs the lookup kernel computes (AVX-512), rows innermost."""
+    x, signs = types[0], types[1]
+    rows, k, n = int(np.prod(x.shape[:-1])), int(x.shape[-1]), int(signs.shape[1])
+    if {1, 2} & computed or not bcq_gemv_applies(lowering_target(), rows, k, n, attrs["group"]):
+        return {}
+    return {1: sign_rows(k), 2: ALPHA_ROWS}
+
+
+@lowering("bcq_dense", rule="quant_dense", prepack=_bcq_rows)
 def _bcq_dense(ins, attrs, out_types):
     """sum_i alpha_i * sum_k (2 bit_i(k) - 1) x[k] = sum_i (2 alpha_i) sum_k bit_i(k) x[k] - (sum_i alpha_i) sum_k x[k]:
     each (group, plane) is a virtual group of 1-bit codes, the offset the group's negated scale sum."""
     x, signs, alphas, *bias = ins
+    if bcq_packed(signs) is not None:  # _bcq_rows chose the lookup kernel
+        return bcq_gemv(x, bcq_packed(signs), bcq_packed(alphas), bias, attrs["planes"], attrs["group"],
+                        lowering_target().cores)
     planes, n = attrs["planes"], int(signs.shape[1])
     flat = te.compute((planes * n, int(signs.shape[2])), lambda r, w: signs[r // n, r % n, w], name="bcq_rows")
     code = unpacked_code(flat, 1)

@@ -14,7 +14,7 @@ from tvm import te, tirx
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.quantization import LANES as PACKED
-from .tir_kernel import per_core, rows_extern
+from .tir_kernel import row_tiles, rows_extern
 
 F32 = "float32"
 MAX_ROWS = 4  # rows of x up to which each row streams the weights once; more take the TE GEMM
@@ -129,7 +129,7 @@ class _Gemv:
         self.gacc = T.buffer_proxy(T.alloc_local([self.r * self.lanes], F32))
         self.off = T.buffer_proxy(T.alloc_local([self.r], F32))
 
-    def row_tile(self, p, n0) -> None:
+    def tile(self, p, n0) -> None:
         for r in range(self.r):
             self.acc[self.at(r)], self.gacc[self.at(r)], self.off[r] = self.zeros(), self.zeros(), tirx.const(0, F32)
         self.accumulate(p, n0)
@@ -151,13 +151,7 @@ class _Gemv:
 
 def _body(ins, out, rows: int, n: int, lanes: int, k: int, group: int, bits: int, cores: int):
     per = next(r for r in (ROWS_PER_TASK, 2, 1) if n % r == 0)
-    kernel = _Gemv(ins, out, lanes, k, group, bits, per)
-
-    def tile(t):
-        with T.serial(0, rows) as p:
-            kernel.row_tile(p, t * per)
-
-    return per_core(n // per, cores, kernel.alloc, tile)
+    return row_tiles(_Gemv(ins, out, lanes, k, group, bits, per), n // per, per, rows, cores)
 
 
 def quant_gemv(x, w, scales, offsets, bias, bits: int, group: int, lanes: int, cores: int):

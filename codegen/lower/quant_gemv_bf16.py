@@ -17,7 +17,7 @@ from ...ir.quantization import unpack
 from ...ir.target_traits import DenseLowBitGemv
 from .quant_gemv import MAX_ROWS, MAX_UNROLL, MIN_UNROLL, ROWS_PER_TASK, _Gemv, group_sums
 from .registry import Prepack
-from .tir_kernel import per_core, rows_extern
+from .tir_kernel import row_tiles, rows_extern
 
 STEP = 32  # codes a step: one vector of 16-bit lanes
 VIEW = "bf16_lanes_view"  # the marker compute between a packed weight and the kernel that reads it
@@ -131,13 +131,7 @@ class _Bf16Gemv(_Gemv):
 
 def _body(ins, out, rows: int, n: int, k: int, group: int, bits: int, cores: int):
     per = next(r for r in (ROWS_PER_TASK, 2, 1) if n % r == 0)
-    kernel = _Bf16Gemv(ins, out, k, group, bits, per)
-
-    def tile(t):
-        with T.serial(0, rows) as p:
-            kernel.row_tile(p, t * per)
-
-    return per_core(n // per, cores, kernel.alloc, tile, _DOT_IR)
+    return row_tiles(_Bf16Gemv(ins, out, k, group, bits, per), n // per, per, rows, cores, _DOT_IR)
 
 
 def quant_gemv_bf16(x, words, scales, offsets, bias, bits: int, group: int, cores: int):

@@ -52,3 +52,13 @@ def rows_extern(x, weights: list, outputs: int, bias, body, name: str, extra=Non
     at = lambda i: y2[flat_index(i[:-1], lead), i[-1]]
     return te.compute((*lead, outputs), (lambda *i: at(i) + bias[0][i[-1]]) if bias else (lambda *i: at(i)),
                       name=f"{name}_out")
+
+
+def row_tiles(kernel, tiles: int, per: int, rows: int, cores: int, llvm_ir: str | None = None):
+    """per_core over tiles of `per` units of the output, each computed for every row of x by
+    kernel.tile(p, first unit) with the buffers kernel.alloc() declares."""
+    def tile(t):
+        with T.serial(0, rows) as p:
+            kernel.tile(p, t * per)
+
+    return per_core(tiles, cores, kernel.alloc, tile, llvm_ir)
