@@ -110,11 +110,22 @@ class _Gemv:
             v = base + i
             xv = self.x[p, tirx.Ramp(v * self.lanes, 1, self.lanes)]
             block = base // self.per_block + i // self.per_block
+            if i % self.per_block == 0:
+                self.prefetch(n0, block * PACKED)
             for r in range(self.r):
                 code = self.decode(n0 + r, block, i % self.per_block * self.halves)
                 self.gacc[self.at(r)] = self.gacc[self.at(r)] + code * xv
             if closes and (i + 1) % self.group_vectors == 0:
                 self.close(p, n0, base // self.group_vectors + i // self.group_vectors)
+
+    def prefetch(self, n0, word) -> None:
+        """Ask for this word of the next tile's rows, into L2: a tile ahead, the memory latency hides behind
+        this tile's work. Decoding streams weights from memory: 4096 w4g128 GEMV with the caches evicted
+        0.42-0.45 -> 0.37 ms (AVX2), 0.44-0.51 -> 0.30-0.33 (bf16); already cached, up to ~12% slower."""
+        for r in range(self.r):
+            n = tirx.min(n0 + r + self.r, self.words.shape[0] - 1)
+            T.evaluate(tirx.call_llvm_intrin("void", "llvm.prefetch.p0", tirx.address_of(self.words[n, word]),
+                                             tirx.const(0, "int32"), tirx.const(2, "int32"), tirx.const(1, "int32")))
 
     def close(self, p, n0, g) -> None:
         for r in range(self.r):

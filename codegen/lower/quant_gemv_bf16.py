@@ -111,15 +111,6 @@ class _Bf16Gemv(_Gemv):
         return tirx.call_llvm_pure_intrin("int16x32", "llvm.x86.avx512.permvar.hi.512", self._table(t % read),
                                           tirx.reinterpret("int16x32", lanes))
 
-    def prefetch(self, n0, load) -> None:
-        """Ask for this load of the next tile's rows, into L2: a tile ahead, the memory latency hides behind
-        this tile's work. Decoding streams weights from memory (4096 GEMV 0.44-0.51 -> 0.30-0.33 ms with
-        the caches evicted); with the weights already cached it costs ~12% (0.219 -> 0.246 ms)."""
-        for r in range(self.r):
-            n = tirx.min(n0 + r + self.r, self.words.shape[0] - 1)
-            T.evaluate(tirx.call_llvm_intrin("void", "llvm.prefetch.p0", tirx.address_of(self.words[n, load * 16]),
-                                             tirx.const(0, "int32"), tirx.const(2, "int32"), tirx.const(1, "int32")))
-
     def _table(self, j: int):
         """bf16 values of the code at bit j * bits of each 5-bit index."""
         codes = tirx.bitwise_and(tirx.shift_right(tirx.Ramp(0, 1, STEP), tirx.Broadcast(j * self.bits, STEP)),
@@ -132,7 +123,7 @@ class _Bf16Gemv(_Gemv):
             hi, lo = self.xhi[p, at], self.xlo[p, at]
             load = base // self.per + i // self.per
             if i % self.per == 0:
-                self.prefetch(n0, load)
+                self.prefetch(n0, load * 16)
             for r in range(self.r):
                 self.gacc[self.at(r)] = tirx.call_extern("float32x16", _DOT, self.gacc[self.at(r)],
                                                          self.codes(n0 + r, load, i % self.per), hi, lo)
