@@ -14,7 +14,7 @@ from tvm.script.ir_builder import tirx as T
 from ...ir.quantization import unpack
 from .quant_gemv import MAX_ROWS, group_sums, lookup
 from .registry import Prepack
-from .tir_kernel import row_tiles, rows_extern
+from .tir_kernel import LaneVectors, local, packed_input, packed_view, row_tiles, rows_extern
 
 LANES = 16  # output rows per vector
 CHUNK = 32  # inputs per word of signs
@@ -27,10 +27,6 @@ def bcq_gemv_applies(target, rows: int, k: int, n: int, group: int) -> bool:
             and n % LANES == 0 and k % CHUNK == 0 and (group or k) % CHUNK == 0)
 
 
-def _view(t, shape):
-    return te.compute(t.shape, lambda *i: t(*i), name=VIEW)
-
-
 def sign_rows(k: int) -> Prepack:
     """Sign planes [planes, N, words] (ir/quantization.pack, 1 bit) -> [planes, K / 32, N]: bit t of word
     (c, n) is input 32 c + t of row n."""
@@ -39,15 +35,15 @@ def sign_rows(k: int) -> Prepack:
         words = (bits.reshape(*bits.shape[:2], k // CHUNK, CHUNK) << np.arange(CHUNK, dtype=np.uint32)).sum(-1)
         return np.ascontiguousarray(words.astype(np.uint32).transpose(0, 2, 1))
 
-    return Prepack(f"bcq_rows{k}", pack, lambda s: (s[0], k // CHUNK, s[1]), _view)
+    return Prepack(f"bcq_rows{k}", pack, lambda s: (s[0], k // CHUNK, s[1]), packed_view(VIEW))
 
 
 ALPHA_ROWS = Prepack("bcq_alpha_rows", lambda a: np.ascontiguousarray(a.transpose(2, 1, 0)),
-                     lambda s: (s[2], s[1], s[0]), _view)
+                     lambda s: (s[2], s[1], s[0]), packed_view(VIEW))
 
 
 def packed(t: te.Tensor) -> te.Tensor | None:
-    return t.op.input_tensors[0] if getattr(t.op, "name", None) == VIEW else None
+    return packed_input(t, VIEW)
 
 
 def subset_sums(x2: te.Tensor) -> te.Tensor:
@@ -59,21 +55,16 @@ def subset_sums(x2: te.Tensor) -> te.Tensor:
     return te.compute((int(x2.shape[0]), int(x2.shape[1]) // 4, 16), entry, name="bcq_subset_sums")
 
 
-class _BcqGemv:
+class _BcqGemv(LaneVectors):
+    lanes = LANES
+
     def __init__(self, ins, out, planes: int, k: int, group: int, vectors: int):
         self.x, self.xsum, self.table, self.signs, self.alphas = (T.buffer_proxy(b) for b in ins)
         self.y = T.buffer_proxy(out)
         self.planes, self.v, self.groups, self.chunks = planes, vectors, k // (group or k), (group or k) // CHUNK
 
-    def at(self, i: int):
-        return tirx.Ramp(i * LANES, 1, LANES)
-
-    def zeros(self):
-        return tirx.Broadcast(tirx.const(0, "float32"), LANES)
-
     def alloc(self) -> None:
-        self.acc = T.buffer_proxy(T.alloc_local([self.v * LANES], "float32"))
-        self.part = T.buffer_proxy(T.alloc_local([self.planes * self.v * LANES], "float32"))
+        self.acc, self.part = local([self.v * LANES]), local([self.planes * self.v * LANES])
 
     def chunk(self, p, v0, c) -> None:
         """Inputs 32 c .. 32 c + 31: 8 lookups per plane and row vector."""
@@ -105,15 +96,15 @@ class _BcqGemv:
             self.y[p, tirx.Ramp((v0 + r) * LANES, 1, LANES)] = self.acc[self.at(r)]
 
 
-def _body(ins, out, rows: int, n: int, planes: int, k: int, group: int, cores: int):
+def _body(ins, out, rows: int, n: int, planes: int, k: int, group: int):
     vectors = n // LANES
     per = VECTORS_PER_TASK if vectors % VECTORS_PER_TASK == 0 else 1
-    return row_tiles(_BcqGemv(ins, out, planes, k, group, per), vectors // per, per, rows, cores)
+    return row_tiles(_BcqGemv(ins, out, planes, k, group, per), vectors // per, per, rows)
 
 
-def bcq_gemv(x, signs, alphas, bias, planes: int, group: int, cores: int):
+def bcq_gemv(x, signs, alphas, bias, planes: int, group: int):
     """bcq_dense for x [..., K] with at most MAX_ROWS rows, signs and alphas prepacked (sign_rows, ALPHA_ROWS)."""
     k, n = int(x.shape[-1]), int(signs.shape[2])
     return rows_extern(x, [signs, alphas], n, bias,
-                       lambda i, o, rows: _body(i, o, rows, n, planes, k, group, cores), "bcq_gemv",
+                       lambda i, o, rows: _body(i, o, rows, n, planes, k, group), "bcq_gemv",
                        lambda x2: [group_sums(x2, group), subset_sums(x2)])

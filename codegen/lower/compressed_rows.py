@@ -16,7 +16,7 @@ from tvm.script.ir_builder import tirx as T
 
 from .flat_rows import flat_index, unflat_index
 from .registry import lowering
-from .tir_kernel import per_core, target_cores
+from .tir_kernel import local, per_core
 
 VECTOR_REGISTERS = 12  # accumulator vectors per chunk of rows: AVX2 has 16, the rest hold x and weights
 
@@ -38,13 +38,7 @@ def _walk(ins, out, shape, k_: int, block):
     val, idx, ptr = T.buffer_proxy(values), T.buffer_proxy(indices), T.buffer_proxy(indptr)
     weight = (lambda j, i, k: val[j]) if len(values.shape) == 1 else (lambda j, i, k: val[j, i, k])
     offset = (lambda o: T.buffer_proxy(bias[0])[o]) if bias else (lambda o: tirx.const(0, "float32"))
-    bufs = {}
-
-    def alloc():
-        bufs["acc"] = T.buffer_proxy(T.alloc_local([chunk, width], "float32"))
-
-    def task_body(task):
-        acc = bufs["acc"]
+    def task_body(task, acc):
         # views (DeclBuffer) of x and y; declared inside the loop, since a declaration needs a frame
         xs = T.buffer_proxy(T.decl_buffer([lead, k_, columns], "float32", data=x.data))
         ys = T.buffer_proxy(T.decl_buffer([lead, outputs, columns], "float32", data=out.data))
@@ -67,7 +61,7 @@ def _walk(ins, out, shape, k_: int, block):
                         with T.Then():
                             with T.vectorized(0, width) as t:
                                 ys[l_, o, tile * width + t] = acc[i, t] + offset(o)
-    return per_core(lead * block_rows, target_cores(), alloc, task_body)
+    return per_core(lead * block_rows, lambda: local([chunk, width]), task_body)
 
 
 def _walk_outputs(ins, out, rows: int, k_: int, outputs: int, r: int):
@@ -79,13 +73,7 @@ def _walk_outputs(ins, out, rows: int, k_: int, outputs: int, r: int):
     tile = next(t for t in range(max(1, VECTOR_REGISTERS // (r // 8)), 0, -1) if rows % t == 0)
     val, idx, ptr = T.buffer_proxy(values), T.buffer_proxy(indices), T.buffer_proxy(indptr)
     offset = (lambda o: T.buffer_proxy(bias[0])[o]) if bias else (lambda o: tirx.const(0, "float32"))
-    bufs = {}
-
-    def alloc():
-        bufs["acc"] = T.buffer_proxy(T.alloc_local([tile, r], "float32"))
-
-    def task_body(task):
-        acc = bufs["acc"]
+    def task_body(task, acc):
         xs = T.buffer_proxy(T.decl_buffer([rows, k_], "float32", data=x.data))
         ys = T.buffer_proxy(T.decl_buffer([rows, outputs], "float32", data=out.data))
         br, first = task // (rows // tile), task % (rows // tile) * tile
@@ -105,7 +93,7 @@ def _walk_outputs(ins, out, rows: int, k_: int, outputs: int, r: int):
                 with T.Else():  # the last block row, cut by the weight's edge
                     with T.serial(0, outputs - br * r) as i:
                         ys[first + q, br * r + i] = acc[q, i] + offset(br * r + i)
-    return per_core(block_rows * (rows // tile), target_cores(), alloc, task_body)
+    return per_core(block_rows * (rows // tile), lambda: local([tile, r]), task_body)
 
 
 @lowering("bsr_linear", "csr_linear", rule="opaque")

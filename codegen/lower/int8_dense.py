@@ -14,7 +14,7 @@ from ...ir.quantization import LANES
 from .flat_rows import flat_index, unflat_index
 from .quant_dense_i8 import ROWS_PER_TASK, dpbusd, has_vnni
 from .registry import lowering
-from .tir_kernel import per_core, target_cores
+from .tir_kernel import local, per_core
 
 _SIGN, _MADD_UBSW, _MADD_WD = "llvm.x86.avx2.psign.b", "llvm.x86.avx2.pmadd.ub.sw", "llvm.x86.avx2.pmadd.wd"
 CHUNK = 32  # int8 lanes per vector
@@ -29,13 +29,7 @@ def _body(ins, out, rows: int, n: int, k: int, x_scale: float):
     call = tirx.call_llvm_pure_intrin
     lanes = lambda r: tirx.Ramp(r * LANES, 1, LANES)
     vnni = has_vnni()
-    bufs = {}
-
-    def alloc():
-        bufs["dot"] = T.buffer_proxy(T.alloc_local([per * LANES], "int32"))
-
-    def tile(task):
-        dot = bufs["dot"]
+    def tile(task, dot):
         with T.serial(0, rows) as p:
             for r in range(per):
                 dot[lanes(r)] = tirx.Broadcast(tirx.const(0, "int32"), LANES)
@@ -54,7 +48,7 @@ def _body(ins, out, rows: int, n: int, k: int, x_scale: float):
                 total = sum((dot[r * LANES + i] for i in range(1, LANES)), dot[r * LANES])
                 v = total.astype("float32") * (tirx.const(x_scale, "float32") * w_scales[o])
                 y[p, o] = v + bias[0][o] if bias else v
-    return per_core(n // per, target_cores(), alloc, tile)
+    return per_core(n // per, lambda: local([per * LANES], "int32"), tile)
 
 
 @lowering("int8_dense", rule="opaque", requires=lambda attrs: "avx2")

@@ -136,7 +136,7 @@ def _nm_quant_linear(ins, attrs, out_types):
     last = attrs["axis"] % len(x.shape) == len(x.shape) - 1
     lanes = nm_gemv_lanes(target, rows, k, attrs["outputs"], attrs) if last else None
     if lanes:
-        return nm_quant_gemv(x, codes, index_words, scales, offsets, bias, attrs, lanes, target.cores)
+        return nm_quant_gemv(x, codes, index_words, scales, offsets, bias, attrs, lanes)
     group = attrs["group"] or -(-k // attrs["m"]) * attrs["n"]
     return _nm(x, quantized_values(codes, scales, offsets, attrs["bits"], group), index_words, bias, attrs)
 

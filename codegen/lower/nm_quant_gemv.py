@@ -13,7 +13,7 @@ from tvm.script.ir_builder import tirx as T
 
 from ...ir.sparse_formats import LANES, index_bits
 from .quant_gemv import MAX_ROWS, TABLE_LOOKUP, code_table, lookup
-from .tir_kernel import row_tiles, rows_extern
+from .tir_kernel import LaneVectors, local, row_tiles, rows_extern
 
 F32 = "float32"
 VECTORS_PER_TASK = 2  # vectors of output rows sharing each table of inputs
@@ -36,7 +36,7 @@ def _stretch(n: int, m: int, bits: int) -> int:
     return math.lcm(32 // bits, 32 // index_bits(m), n)
 
 
-class _NMGemv:
+class _NMGemv(LaneVectors):
     def __init__(self, ins, out, lanes: int, attrs: dict, k: int, vectors: int):
         self.x, self.codes, self.index, self.scale, self.offset = (T.buffer_proxy(b) for b in ins)
         self.y = T.buffer_proxy(out)
@@ -47,14 +47,7 @@ class _NMGemv:
         self.span = _stretch(self.n, self.m, self.bits)
 
     def alloc(self) -> None:
-        size = [self.v * self.lanes]
-        self.acc, self.gacc, self.xacc = (T.buffer_proxy(T.alloc_local(size, F32)) for _ in range(3))
-
-    def at(self, r: int):
-        return tirx.Ramp(r * self.lanes, 1, self.lanes)
-
-    def zeros(self):
-        return tirx.Broadcast(tirx.const(0, F32), self.lanes)
+        self.acc, self.gacc, self.xacc = (local([self.v * self.lanes]) for _ in range(3))
 
     def rows(self, buf, vec, column):
         """buf's 8-row blocks of the vector's rows at a column (of 8-word vectors), side by side."""
@@ -99,14 +92,14 @@ class _NMGemv:
             self.y[p, tirx.Ramp((v0 + r) * self.lanes, 1, self.lanes)] = self.acc[self.at(r)]
 
 
-def _body(ins, out, rows: int, outputs: int, lanes: int, attrs: dict, k: int, cores: int):
+def _body(ins, out, rows: int, outputs: int, lanes: int, attrs: dict, k: int):
     vectors = outputs // lanes
     per = VECTORS_PER_TASK if vectors % VECTORS_PER_TASK == 0 else 1
-    return row_tiles(_NMGemv(ins, out, lanes, attrs, k, per), vectors // per, per, rows, cores)
+    return row_tiles(_NMGemv(ins, out, lanes, attrs, k, per), vectors // per, per, rows)
 
 
-def nm_quant_gemv(x, codes, index_words, scales, offsets, bias, attrs: dict, lanes: int, cores: int):
+def nm_quant_gemv(x, codes, index_words, scales, offsets, bias, attrs: dict, lanes: int):
     """nm_quant_linear for x [..., K] (K the last axis) with at most MAX_ROWS rows."""
     k, outputs = int(x.shape[-1]), attrs["outputs"]
     return rows_extern(x, [codes, index_words, scales, offsets], outputs, bias,
-                       lambda i, o, rows: _body(i, o, rows, outputs, lanes, attrs, k, cores), "nm_gemv")
+                       lambda i, o, rows: _body(i, o, rows, outputs, lanes, attrs, k), "nm_gemv")

@@ -59,10 +59,10 @@ def _quant_dense(ins, attrs, out_types):
     target = lowering_target()
     packed = packed_source(w)
     if packed is not None:  # lanes_pack chose the bf16 kernel for this weight
-        return quant_gemv_bf16(x, packed, scales, offsets, bias, attrs["bits"], attrs["group"], target.cores)
+        return quant_gemv_bf16(x, packed, scales, offsets, bias, attrs["bits"], attrs["group"])
     lanes = gemv_lanes(target, rows, int(x.shape[-1]), attrs["group"], attrs["bits"])
     if lanes:
-        return quant_gemv(x, w, scales, offsets, bias, attrs["bits"], attrs["group"], lanes, target.cores)
+        return quant_gemv(x, w, scales, offsets, bias, attrs["bits"], attrs["group"], lanes)
     code = unpacked_code(w, attrs["bits"])
     return grouped_dot(x, int(w.shape[0]), attrs["group"], 1, lambda n, gv, k: code(n, k),
                        lambda n, gv: scales[n, gv], lambda n, g: offsets[n, g], bias)
@@ -83,8 +83,7 @@ def _bcq_dense(ins, attrs, out_types):
     each (group, plane) is a virtual group of 1-bit codes, the offset the group's negated scale sum."""
     x, signs, alphas, *bias = ins
     if bcq_packed(signs) is not None:  # _bcq_rows chose the lookup kernel
-        return bcq_gemv(x, bcq_packed(signs), bcq_packed(alphas), bias, attrs["planes"], attrs["group"],
-                        lowering_target().cores)
+        return bcq_gemv(x, bcq_packed(signs), bcq_packed(alphas), bias, attrs["planes"], attrs["group"])
     planes, n = attrs["planes"], int(signs.shape[1])
     flat = te.compute((planes * n, int(signs.shape[2])), lambda r, w: signs[r // n, r % n, w], name="bcq_rows")
     code = unpacked_code(flat, 1)

@@ -15,7 +15,7 @@ from tvm.script.ir_builder import tirx as T
 from ...ir.quantization import A8_BLOCK, LANES
 from .flat_rows import flat_index, unflat_index
 from .registry import lowering_target
-from .tir_kernel import per_core, target_cores
+from .tir_kernel import local, per_core
 
 _MADD_UBSW, _MADD_WD = "llvm.x86.avx2.pmadd.ub.sw", "llvm.x86.avx2.pmadd.wd"
 _DPBUSD = "llvm.x86.avx512.vpdpbusd.256"  # AVX512-VNNI: four u8 x s8 products into each int32 lane
@@ -71,15 +71,8 @@ def _body(ins, out, rows: int, n: int, k: int, group: int):
     lanes = lambda r: tirx.Ramp(r * LANES, 1, LANES)
     madd = lambda half, xs: tirx.call_llvm_pure_intrin("int16x16", _MADD_UBSW, half, xs)
     vnni = has_vnni()
-    bufs = {}
-
-    def alloc():
-        sizes = {"acc": (per * LANES, "float32"), "dot": (per * LANES, "int32"), "off": (per, "float32")}
-        for name, (size, dtype) in sizes.items():
-            bufs[name] = T.buffer_proxy(T.alloc_local([size], dtype))
-
-    def tile(task):
-        acc, dot, off = bufs["acc"], bufs["dot"], bufs["off"]
+    def tile(task, scratch):
+        acc, dot, off = scratch
         with T.serial(0, rows) as p:
             for r in range(per):
                 acc[lanes(r)] = tirx.Broadcast(tirx.const(0, "float32"), LANES)
@@ -107,7 +100,8 @@ def _body(ins, out, rows: int, n: int, k: int, group: int):
                     off[r] = off[r] + woffset[o, g] * xsum[p, g]
             for r in range(per):
                 y[p, task * per + r] = sum((acc[r * LANES + i] for i in range(1, LANES)), acc[r * LANES]) + off[r]
-    return per_core(n // per, target_cores(), alloc, tile)
+    alloc = lambda: (local([per * LANES]), local([per * LANES], "int32"), local([per]))
+    return per_core(n // per, alloc, tile)
 
 
 def quant_dense_int8(x, w, scales, offsets, bias, group: int):

@@ -14,7 +14,7 @@ from tvm import te, tirx
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.quantization import LANES as PACKED
-from .tir_kernel import row_tiles, rows_extern
+from .tir_kernel import LaneVectors, local, row_tiles, rows_extern
 
 F32 = "float32"
 MAX_ROWS = 4  # rows of x up to which each row streams the weights once; more take the TE GEMM
@@ -58,27 +58,21 @@ def _stretch(lanes: int, k: int, group: int, bits: int) -> int | None:
     return span if span <= MAX_UNROLL else None
 
 
-class _Gemv:
+class _Gemv(LaneVectors):
     """y[p, n] = sum_g scale[n, g] * sum_{k in g} code[n, k] x[p, k] + offset[n, g] * xsum[p, g]."""
 
     def __init__(self, ins, out, lanes: int, k: int, group: int, bits: int, rows_per_task: int):
         self.lanes, self.bits, self.r = lanes, bits, rows_per_task
         self.masked = masked(bits, lanes)
-        bufs = [T.buffer_proxy(b) for b in ins]
-        if self.masked:  # x scaled by each code position's 2^-shift: the kernel multiplies unshifted codes
-            bufs = [bufs[2], bufs[1], *bufs[3:]]
-        self.x, self.xsum, self.words, self.scale, self.offset = bufs
+        x, self.xsum, *rest = (T.buffer_proxy(b) for b in ins)
+        # masked: x scaled by each code position's 2^-shift, since the kernel multiplies unshifted codes
+        self.x = rest.pop(0) if self.masked else x
+        self.words, self.scale, self.offset = rest
         self.y = T.buffer_proxy(out)
         self.halves = lanes // PACKED  # packed 8-word vectors per vector of codes
         self.per_block = 32 // bits // self.halves
         self.vectors, self.group_vectors = k // lanes, (group or k) // lanes
         self.span = _stretch(lanes, k, group, bits)
-
-    def zeros(self):
-        return tirx.Broadcast(tirx.const(0, F32), self.lanes)
-
-    def at(self, r: int):
-        return tirx.Ramp(r * self.lanes, 1, self.lanes)
 
     def decode(self, n, block, first: int):
         """Codes first.. of a packed block (one per 8 lanes) as float32 lanes."""
@@ -136,9 +130,7 @@ class _Gemv:
 
     def alloc(self) -> None:
         """Accumulators, once per core: buffers inside a parallel loop's iterations are allocated per iteration."""
-        self.acc = T.buffer_proxy(T.alloc_local([self.r * self.lanes], F32))
-        self.gacc = T.buffer_proxy(T.alloc_local([self.r * self.lanes], F32))
-        self.off = T.buffer_proxy(T.alloc_local([self.r], F32))
+        self.acc, self.gacc, self.off = local([self.r * self.lanes]), local([self.r * self.lanes]), local([self.r])
 
     def tile(self, p, n0) -> None:
         for r in range(self.r):
@@ -160,17 +152,17 @@ class _Gemv:
             self.close(p, n0, 0)
 
 
-def _body(ins, out, rows: int, n: int, lanes: int, k: int, group: int, bits: int, cores: int):
+def _body(ins, out, rows: int, n: int, lanes: int, k: int, group: int, bits: int):
     per = next(r for r in (ROWS_PER_TASK, 2, 1) if n % r == 0)
-    return row_tiles(_Gemv(ins, out, lanes, k, group, bits, per), n // per, per, rows, cores)
+    return row_tiles(_Gemv(ins, out, lanes, k, group, bits, per), n // per, per, rows)
 
 
-def quant_gemv(x, w, scales, offsets, bias, bits: int, group: int, lanes: int, cores: int):
+def quant_gemv(x, w, scales, offsets, bias, bits: int, group: int, lanes: int):
     """quant_dense for x [..., K] with at most MAX_ROWS rows, through the TIR kernel above."""
     k, n = int(x.shape[-1]), int(w.shape[0])
     extra = lambda x2: [group_sums(x2, group), *([position_scaled(x2, bits, lanes)] if masked(bits, lanes) else [])]
-    return rows_extern(x, [w, scales, offsets], n, bias, lambda i, o, rows: _body(i, o, rows, n, lanes, k, group, bits,
-                                                                                  cores), "gemv_dot", extra)
+    return rows_extern(x, [w, scales, offsets], n, bias,
+                       lambda i, o, rows: _body(i, o, rows, n, lanes, k, group, bits), "gemv_dot", extra)
 
 
 def masked(bits: int, lanes: int) -> bool:

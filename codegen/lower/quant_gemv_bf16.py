@@ -17,7 +17,7 @@ from ...ir.quantization import unpack
 from ...ir.target_traits import DenseLowBitGemv
 from .quant_gemv import MAX_ROWS, MAX_UNROLL, MIN_UNROLL, ROWS_PER_TASK, _Gemv, group_sums
 from .registry import Prepack
-from .tir_kernel import row_tiles, rows_extern
+from .tir_kernel import packed_input, packed_view, row_tiles, rows_extern
 
 STEP = 32  # codes a step: one vector of 16-bit lanes
 VIEW = "bf16_lanes_view"  # the marker compute between a packed weight and the kernel that reads it
@@ -70,12 +70,12 @@ def pack_lanes(words: np.ndarray, bits: int, k: int) -> np.ndarray:
 def lanes_pack(bits: int, k: int) -> Prepack:
     loads = -(-(k // STEP) // (16 // bits))
     return Prepack(f"bf16_lanes{bits}k{k}", lambda w: pack_lanes(w, bits, k), lambda s: (s[0], loads * 16),
-                   lambda t, shape: te.compute(t.shape, lambda *i: t(*i), name=VIEW))
+                   packed_view(VIEW))
 
 
 def packed_source(t: te.Tensor) -> te.Tensor | None:
     """The lanes-packed placeholder behind a weight's view, or None if the weight is not so packed."""
-    return t.op.input_tensors[0] if getattr(t.op, "name", None) == VIEW else None
+    return packed_input(t, VIEW)
 
 
 def _bf16_bits(v, lanes: int = 1):
@@ -131,14 +131,13 @@ class _Bf16Gemv(_Gemv):
                 self.close(p, n0, base // self.group_vectors + i // self.group_vectors)
 
 
-def _body(ins, out, rows: int, n: int, k: int, group: int, bits: int, cores: int):
+def _body(ins, out, rows: int, n: int, k: int, group: int, bits: int):
     per = next(r for r in (ROWS_PER_TASK, 2, 1) if n % r == 0)
-    return row_tiles(_Bf16Gemv(ins, out, k, group, bits, per), n // per, per, rows, cores, _DOT_IR)
+    return row_tiles(_Bf16Gemv(ins, out, k, group, bits, per), n // per, per, rows, _DOT_IR)
 
 
-def quant_gemv_bf16(x, words, scales, offsets, bias, bits: int, group: int, cores: int):
+def quant_gemv_bf16(x, words, scales, offsets, bias, bits: int, group: int):
     """quant_dense for x [..., K] with at most MAX_ROWS rows, words packed by lanes_pack."""
     k, n = int(x.shape[-1]), int(words.shape[0])
-    return rows_extern(x, [words, scales, offsets], n, bias, lambda i, o, rows: _body(i, o, rows, n, k, group, bits,
-                                                                                      cores), "gemv_bf16",
-                       lambda x2: [group_sums(x2, group), *split_bf16(x2)])
+    return rows_extern(x, [words, scales, offsets], n, bias, lambda i, o, rows: _body(i, o, rows, n, k, group, bits),
+                       "gemv_bf16", lambda x2: [group_sums(x2, group), *split_bf16(x2)])

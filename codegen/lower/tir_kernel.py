@@ -23,22 +23,28 @@ def target_cores() -> int:
     return target.cores if target is not None else os.cpu_count() or 1
 
 
-def per_core(tiles: int, cores: int, alloc, tile_body, llvm_ir: str | None = None):
-    """A parallel loop over cores, each taking its share of tiles in order; alloc() runs once per core
-    (a buffer inside a parallel loop's iterations is allocated per iteration). llvm_ir: LLVM IR text
-    (functions the body calls) linked into the kernel's module."""
+def per_core(tiles: int, alloc, tile_body, llvm_ir: str | None = None):
+    """A parallel loop over the target's cores, each taking its share of tiles in order: scratch =
+    alloc() once per core (a buffer inside a parallel loop's iterations is allocated per iteration),
+    then tile_body(tile, scratch). llvm_ir: LLVM IR text (functions the body calls) linked in."""
+    cores = target_cores()
     share = -(-tiles // cores)
     with IRBuilder() as ib, ExitStack() as scope:
         if llvm_ir:
             scope.enter_context(T.attr(tirx.const(0, "int32"), "pragma_import_llvm", llvm_ir))
         with T.parallel(0, cores) as core:
-            alloc()
+            scratch = alloc()
             with T.serial(0, share) as i:
                 tile = core * share + i
                 with T.If(tile < tiles):
                     with T.Then():
-                        tile_body(tile)
+                        tile_body(tile, scratch)
     return ib.get()
+
+
+def local(shape: list[int], dtype: str = F32):
+    """A register-sized scratch buffer (allocate it in per_core's alloc)."""
+    return T.buffer_proxy(T.alloc_local(shape, dtype))
 
 
 def rows_extern(x, weights: list, outputs: int, bias, body, name: str, extra=None):
@@ -54,11 +60,35 @@ def rows_extern(x, weights: list, outputs: int, bias, body, name: str, extra=Non
                       name=f"{name}_out")
 
 
-def row_tiles(kernel, tiles: int, per: int, rows: int, cores: int, llvm_ir: str | None = None):
+def row_tiles(kernel, tiles: int, per: int, rows: int, llvm_ir: str | None = None):
     """per_core over tiles of `per` units of the output, each computed for every row of x by
     kernel.tile(p, first unit) with the buffers kernel.alloc() declares."""
-    def tile(t):
+    def tile(t, _):
         with T.serial(0, rows) as p:
             kernel.tile(p, t * per)
 
-    return per_core(tiles, cores, kernel.alloc, tile, llvm_ir)
+    return per_core(tiles, kernel.alloc, tile, llvm_ir)
+
+
+class LaneVectors:
+    """Vector helpers of a kernel class whose accumulators are vectors of self.lanes float32 lanes."""
+
+    lanes: int
+
+    def zeros(self):
+        return tirx.Broadcast(tirx.const(0, F32), self.lanes)
+
+    def at(self, i: int):
+        """The i-th vector of a flat accumulator buffer."""
+        return tirx.Ramp(i * self.lanes, 1, self.lanes)
+
+
+def packed_view(name: str):
+    """A Prepack view for a weight a hand-written kernel reads in its packed layout: a marker compute
+    that packed_input recognizes (left out of the PrimFunc: nothing reads it)."""
+    return lambda t, shape: te.compute(t.shape, lambda *i: t(*i), name=name)
+
+
+def packed_input(t: te.Tensor, name: str) -> te.Tensor | None:
+    """The packed placeholder behind packed_view(name), or None for any other tensor."""
+    return t.op.input_tensors[0] if getattr(t.op, "name", None) == name else None
