@@ -18,6 +18,7 @@ from .errors import KernforgeError
 from .ir import Module, parse_module, verify
 from .ir.printer import print_module
 from .ir.specialize import bind_symbols, specialize
+from .ir.target_traits import TargetTraits
 
 
 def _import_model(model: Any, input_shapes, example_inputs) -> Module:
@@ -133,6 +134,17 @@ def _progress(total: int, desc: str, unit: str = "kernel"):
     return tqdm(total=total, desc=desc, unit=unit, disable=not sys.stderr.isatty(), leave=False)
 
 
+def traits_of(target) -> TargetTraits:
+    """What the weight passes' cost rules should know of a target's kernels (a codegen Target, a dict, or None:
+    this CPU); run prepare() inside passes.target_traits.target_traits(...) of it to get compile's IR."""
+    from .codegen.lower.nm_gemm import lookup_nm_gemm
+    from .codegen.lower.quant_gemv_bf16 import dense_low_bit_gemv
+    from .codegen.target import Target, resolve_target
+
+    tgt = target if isinstance(target, Target) else resolve_target(target)
+    return TargetTraits(dense_low_bit_gemv(tgt), lookup_nm_gemm(tgt))
+
+
 def prepare(model: Any, input_shapes=None, opt_level: int = 2, dump_ir: str | None = None,
             example_inputs=None, pipeline: str | None = None, quantize: str | None = None,
             calibration: Sequence | None = None, sparsity: str | None = None, prune: bool = False) -> Module:
@@ -220,14 +232,13 @@ def compile(model: Any, target: Any = None, input_shapes: Mapping[str, Sequence[
     import tvm
 
     from .codegen.build import compile_kernels, plan_function, plan_params
-    from .codegen.lower.quant_gemv_bf16 import dense_low_bit_gemv
     from .codegen.lower.registry import lowering_for
     from .codegen.target import resolve_target
     from .passes.target_traits import target_traits
     from .runtime.executor import Executor
 
     tgt = resolve_target(target)
-    with target_traits(dense_low_bit_gemv(tgt)):
+    with target_traits(traits_of(tgt)):
         module = prepare(model, input_shapes, opt_level, dump_ir, example_inputs, pipeline, quantize, calibration,
                          sparsity, prune)
     with lowering_for(tgt):  # kernels and the weight layouts they read may depend on the target

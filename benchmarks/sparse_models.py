@@ -14,7 +14,7 @@ import sys
 from .kernels import interleaved_blocks
 from .quant_gemv import print_table, relative_error, weight_bytes
 
-SCHEMES = ["2:4", "1:4"]  # at seq 128 the cost rule keeps 2:4 dense (its GEMM form is no faster)
+SCHEMES = ["2:4", "1:4"]
 
 
 def load(model: str, seq: int, layers: int):
@@ -26,6 +26,7 @@ def load(model: str, seq: int, layers: int):
 def measure(model: str, seq: int, layers: int, schemes: list[str], repeat: int, opt_level: int = 3) -> list[dict]:
     import kernforge
     from kernforge.ir import interpret
+    from kernforge.passes.target_traits import target_traits
 
     bench = load(model, seq, layers)
     models = {"dense": kernforge.compile(bench.onnx_path, opt_level=opt_level)}
@@ -37,8 +38,9 @@ def measure(model: str, seq: int, layers: int, schemes: list[str], repeat: int, 
     rows = []
     for (name, cm), ms in zip(models.items(), times):
         out = next(iter(cm.run(bench.inputs).values()))
-        prepared = kernforge.api.prepare(bench.onnx_path, opt_level=opt_level, sparsity=None if name == "dense"
-                                         else name, prune=name != "dense")
+        with target_traits(kernforge.api.traits_of(None)):  # the IR compile made for this CPU
+            prepared = kernforge.api.prepare(bench.onnx_path, opt_level=opt_level,
+                                             sparsity=None if name == "dense" else name, prune=name != "dense")
         want = next(iter(interpret(prepared, bench.inputs).values()))
         rows.append({"scheme": name, "ms": ms, "speedup": times[0] / ms, "param_mb": weight_bytes(cm) / 1e6,
                      "kernels": cm.ir().count("_linear("), "rel_err": relative_error(out, want)})

@@ -46,7 +46,12 @@ CASES = [
     # the dense side stays this host's best int4 kernel
     Case("gemv 4096 2:4+w4g128 N:M kernel", "linear", 1, 4096, 4096, "2:4", {"quantize": "w4g128"},
          {"quantize": "w4g128", "target": {"kind": "llvm", "mcpu": "skylake-avx512"}}),
+    Case("gemm 128x768x768 2:4", "linear", 128, 768, 768, "2:4"),
+    Case("gemm 128x3072x768 2:4", "linear", 128, 3072, 768, "2:4"),
     Case("gemm 128x768x768 1:4", "linear", 128, 768, 768, "1:4"),
+    Case("gemm 128x768x768 2:8", "linear", 128, 768, 768, "2:8"),
+    Case("gemm 128x768^2 2:4+w4g128 vs w4g128", "linear", 128, 768, 768, "2:4", {"quantize": "w4g128"},
+         {"quantize": "w4g128"}),
     Case("gemm 1024^3 bsr16x1 80%", "linear", 1024, 1024, 1024, "bsr:16x1:0.8"),
     Case("gemm 1024^3 bsr16x1 90%", "linear", 1024, 1024, 1024, "bsr:16x1:0.9"),
     Case("gemv 4096 csr 90%", "linear", 1, 4096, 4096, "unstructured:0.9"),

@@ -27,7 +27,7 @@ from ..ir.types import TensorType, dtype
 from .linear_weights import bias, dense_weight
 from .manager import register_pass
 from .sparsify import decision_table
-from .target_traits import dense_low_bit_gemv
+from .target_traits import current_traits
 
 W8A8 = "w8a8"
 W8A8_CHUNK = 32  # the int8 kernel's vector: layers whose inputs do not split into it stay float
@@ -83,7 +83,7 @@ def quantize_module(module: Module, option: str, hessians: dict[int, np.ndarray]
 
 def _dense_is_faster(node: Node, scheme: WeightScheme) -> bool:
     """Whether the target's dense kernel for this quantized GEMV beats the N:M one (target_traits)."""
-    fast, x = dense_low_bit_gemv(), node.operands[0].type
+    fast, x = current_traits().dense_low_bit_gemv, node.operands[0].type
     if fast is None or scheme.gptq or node.attrs["axis"] % x.rank != x.rank - 1 or not x.is_static:
         return False
     return fast.covers(scheme.bits, int(np.prod(x.shape[:-1])), x.shape[-1], scheme.group)

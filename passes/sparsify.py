@@ -15,9 +15,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..ir.graph import Module
-from ..ir.sparsity import SparsityScheme, add_params, break_even, fits, pack, pays_off, prune, stored_density
+from ..ir.sparsity import SparsityScheme, add_params, break_even, fits, pack, prune, stored_density
 from .linear_weights import LinearWeight, bias, conv1x1_weight, dense_weight
 from .manager import register_pass
+from .target_traits import current_traits
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,16 @@ def input_rows(lw: LinearWeight) -> int | None:
     return math.prod(dims) if all(isinstance(d, int) for d in dims) else None
 
 
+def _break_even(lw: LinearWeight, shape: tuple[int, int], scheme: SparsityScheme, rows: int | None) -> float:
+    """The target's lookup N:M GEMM's break-even where that kernel takes the layer, else the
+    target-independent one (ir/sparsity.py)."""
+    fast, rank = current_traits().lookup_nm_gemm, lw.node.operands[0].type.rank
+    if (scheme.kind == "nm" and fast is not None and rows is not None and lw.axis % rank == rank - 1
+            and fast.covers(scheme.m, rows, shape[1], shape[0])):
+        return fast.break_even
+    return break_even(scheme, rows)
+
+
 def _sparsify_one(module: Module, lw: LinearWeight, opt: SparsifyOption) -> tuple[tuple[int, int], str]:
     """Rewrite one layer (or keep it dense); returns its weight shape and the decision."""
     node, param = lw.node, lw.node.operands[1]
@@ -70,11 +81,12 @@ def _sparsify_one(module: Module, lw: LinearWeight, opt: SparsifyOption) -> tupl
     if not fits(w, opt.scheme):
         return w.shape, f"dense (no {opt.scheme} pattern)"
     kept, rows = stored_density(w, opt.scheme), input_rows(lw)
-    if not pays_off(w, opt.scheme, rows):
+    limit = _break_even(lw, w.shape, opt.scheme, rows)
+    if kept > limit:
         if opt.prune:  # the pruned weight stays, in dense storage
             node.operands[1] = module.add_param(f"{param.name}_pruned", lw.stored(w))
         return w.shape, (f"dense (density {kept:.2f} is above the {opt.scheme.kind} break-even "
-                         f"{break_even(opt.scheme, rows):.2f} at {rows or 'unknown'} input rows)")
+                         f"{limit:.2f} at {rows or 'unknown'} input rows)")
     b = bias(node)
     operands = add_params(module, param.name, pack(w, opt.scheme))
     node.operands = [node.operands[0], *operands, *([b] if b is not None else [])]

@@ -8,19 +8,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from ..ir.target_traits import DenseLowBitGemv
+from ..ir.target_traits import TargetTraits
 
-_DENSE_LOW_BIT_GEMV: ContextVar[DenseLowBitGemv | None] = ContextVar("dense_low_bit_gemv", default=None)
+_TRAITS: ContextVar[TargetTraits | None] = ContextVar("target_traits", default=None)
 
 
-def dense_low_bit_gemv() -> DenseLowBitGemv | None:
-    return _DENSE_LOW_BIT_GEMV.get()
+def current_traits() -> TargetTraits:
+    return _TRAITS.get() or TargetTraits()
 
 
 @contextmanager
-def target_traits(dense_gemv: DenseLowBitGemv | None) -> Iterator[None]:
-    token = _DENSE_LOW_BIT_GEMV.set(dense_gemv)
+def target_traits(traits: TargetTraits) -> Iterator[None]:
+    token = _TRAITS.set(traits)
     try:
         yield
     finally:
-        _DENSE_LOW_BIT_GEMV.reset(token)
+        _TRAITS.reset(token)

@@ -76,7 +76,7 @@ def _column_form(sch, block, target) -> None:
 
 @schedule_rule("llvm", "nm_linear")
 def schedule_nm_linear(sch, target) -> None:
-    if "nm_gemv" in {sch.get(b).name_hint for b in blocks(sch)}:  # the hand-written GEMV (lower/nm_quant_gemv.py)
+    if {"nm_gemv", "nm_gemm"} & {sch.get(b).name_hint for b in blocks(sch)}:  # hand-written (lower/nm_*.py)
         schedule_opaque(sch, target)
         return
     keep = [b for b in blocks(sch) if sch.get(b).name_hint == "nm_x_panel"]

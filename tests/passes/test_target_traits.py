@@ -8,7 +8,7 @@ import kernforge
 from kernforge.codegen.lower.quant_gemv_bf16 import dense_low_bit_gemv
 from kernforge.codegen.target import resolve_target
 from kernforge.ir import Builder, interpret
-from kernforge.ir.target_traits import DenseLowBitGemv
+from kernforge.ir.target_traits import DenseLowBitGemv, TargetTraits
 from kernforge.passes.target_traits import target_traits
 
 FAST = DenseLowBitGemv((2, 3, 4), 4, 32)
@@ -25,7 +25,7 @@ def layer(rows: int, k: int = 256, n: int = 48):
 
 
 def prepared(module, traits, quantize="w4g64"):
-    with target_traits(traits):
+    with target_traits(TargetTraits(traits)):
         return kernforge.api.prepare(module, sparsity="2:4", prune=True, quantize=quantize)
 
 

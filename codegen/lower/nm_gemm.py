@@ -1,0 +1,146 @@
+"""nm_linear for many rows of x (a GEMM) on AVX-512, as hand-written TIR. Lanes are 16 output rows;
+their kept entries sit at different inputs, so each lane picks its input with one table lookup
+(vpermps) from a window of 16 consecutive inputs of its row of x (16 / m groups). On Zen 4 a lookup
+and an FMA take 1.33 cycles a pair, where the dense kernel spends an FMA per m / n kept entries'
+worth of inputs (2:4: two FMAs, 2 cycles). Weights are laid out at compile time: each 16-row block's
+entries with rows innermost, and each entry's lane in its window as a byte."""
+
+from __future__ import annotations
+
+import numpy as np
+from tvm import tirx
+from tvm.script.ir_builder import tirx as T
+
+from ...ir.sparse_formats import LANES, _row_unblocks, nm_entries, nm_positions
+from ...ir.sparsity import NM_MANY_ROWS
+from ...ir.target_traits import LookupNMGemm
+from .quant_gemv import lookup
+from .registry import Prepack
+from .tir_kernel import LaneVectors, local, packed_input, packed_view, per_core, rows_extern
+
+WINDOW = 16  # inputs a lookup picks from: one vector of x
+TOKENS = 12  # rows of x a tile: one accumulator each, plus their windows of x, in 32 registers
+VALUES, LANES_VIEW = "nm_gemm_values", "nm_gemm_lanes"
+
+
+# Density up to which the kernel beats the dense GEMM (benchmarks/sparsity.py, znver4, 128 rows: 2:4
+# 1.3-1.4x, 1:4 2.3x, 2:8 2.5x; a line through them crosses 1.0x at 0.7).
+BREAK_EVEN = 0.7
+
+
+def lookup_nm_gemm(target) -> LookupNMGemm | None:
+    """What the sparsify pass's cost rule needs to know of this kernel on the target (passes/target_traits.py)."""
+    ok = target is not None and target.kind == "llvm" and target.vector_bits == 512
+    return LookupNMGemm(WINDOW, NM_MANY_ROWS, BREAK_EVEN) if ok else None
+
+
+def nm_gemm_applies(target, rows: int, k: int, outputs: int, attrs: dict) -> bool:
+    """Whether this nm_linear (inputs on the last axis) takes the kernel on this target."""
+    kernel = lookup_nm_gemm(target)
+    return kernel is not None and kernel.covers(attrs["m"], rows, k, outputs)
+
+
+def _lane_blocks(a: np.ndarray) -> np.ndarray:
+    """[N, F] -> [N / 16, F * 16]: entry f of row o at [o // 16, f * 16 + o % 16]."""
+    rows, count = a.shape
+    return np.ascontiguousarray(a.reshape(rows // WINDOW, WINDOW, count).transpose(0, 2, 1)).reshape(rows // WINDOW, -1)
+
+
+def value_pack(outputs: int, entries: int) -> Prepack:
+    return Prepack(f"nm_gemm_values{outputs}", lambda v: _lane_blocks(_row_unblocks(v, outputs)),
+                   lambda s: (outputs // WINDOW, entries * WINDOW), packed_view(VALUES))
+
+
+def window_lanes(index_words: np.ndarray, n: int, m: int, shape: tuple[int, int]) -> np.ndarray:
+    """[N, entries] uint8: each kept entry's input as a lane of its window, (g * m) % 16 + position."""
+    pos = nm_positions(index_words, n, m, shape)
+    start = (np.arange(pos.shape[1]) * m % WINDOW)[None, :, None]
+    return (start + pos).reshape(shape[0], -1).astype(np.uint8)
+
+
+def lane_pack(n: int, m: int, shape: tuple[int, int]) -> Prepack:
+    entries = nm_entries(n, m, shape[1])
+    return Prepack(f"nm_gemm_lanes{n}_{m}_{shape[0]}x{shape[1]}",
+                   lambda w: _lane_blocks(window_lanes(w, n, m, shape)),
+                   lambda s: (shape[0] // WINDOW, entries * WINDOW), packed_view(LANES_VIEW), "uint8")
+
+
+def packed(index_words):
+    """The placeholder lane_pack made, or None where the weight is not so laid out."""
+    return packed_input(index_words, LANES_VIEW)
+
+
+def packed_values(values):
+    return packed_input(values, VALUES)
+
+
+class _NMGemm(LaneVectors):
+    lanes = WINDOW
+
+    def __init__(self, ins, out, k: int, attrs: dict, rows: int):
+        self.x, self.window_lane, *self.weights = (T.buffer_proxy(b) for b in ins)
+        self.y = T.buffer_proxy(out)
+        self.per = WINDOW // attrs["m"] * attrs["n"]
+        self.windows, self.rows, self.entries = k // WINDOW, rows, k // WINDOW * self.per
+        self.bits, self.group = attrs.get("bits"), attrs.get("group") or self.entries
+
+    def alloc(self):
+        """Accumulators, and one block's window lanes widened to int32 (a widening load costs as much
+        as four lookups on Zen 4: once per block, not per tile of rows), and its quantized values decoded."""
+        scratch = lambda dtype: T.buffer_proxy(T.alloc_buffer([self.entries * WINDOW], dtype, scope="global"))
+        return local([TOKENS * WINDOW]), scratch("int32"), scratch("float32") if self.bits else None
+
+    def block(self, block, scratch) -> None:
+        acc, lanes, decoded = scratch
+        with T.serial(0, self.entries) as e:
+            at = tirx.Ramp(e * WINDOW, 1, WINDOW)
+            lanes[at] = self.window_lane[block, at].astype(f"int32x{WINDOW}")
+            if decoded is not None:
+                self.decode(decoded, block, e)
+        values = decoded if decoded is not None else self.weights[0]
+        value = (lambda at: values[at]) if decoded is not None else (lambda at: values[block, at])
+        full, rest = divmod(self.rows, TOKENS)
+        with T.serial(0, full) as span:
+            self.tile(acc, lanes, value, block, span * TOKENS, TOKENS)
+        if rest:
+            self.tile(acc, lanes, value, block, full * TOKENS, rest)
+
+    def decode(self, decoded, block, e) -> None:
+        """Entry e's values of the block's 16 rows: code * scale + offset, from the format's two 8-row blocks."""
+        codes, scales, offsets = self.weights
+        per = 32 // self.bits
+        shift = tirx.Broadcast((tirx.floormod(e, per) * self.bits).astype("uint32"), LANES)
+        mask = tirx.Broadcast(tirx.const((1 << self.bits) - 1, "uint32"), LANES)
+        for h in range(WINDOW // LANES):
+            row = block * (WINDOW // LANES) + h
+            code = tirx.bitwise_and(tirx.shift_right(codes[row, tirx.Ramp(tirx.floordiv(e, per) * LANES, 1, LANES)],
+                                                     shift), mask)
+            group = tirx.Ramp(tirx.floordiv(e, self.group) * LANES, 1, LANES)
+            decoded[tirx.Ramp(e * WINDOW + h * LANES, 1, LANES)] = (
+                code.astype(f"float32x{LANES}") * scales[row, group] + offsets[row, group])
+
+    def tile(self, acc, lanes, value, block, p0, count: int) -> None:
+        """Rows p0 .. p0 + count of x against the 16 output rows of one block."""
+        for t in range(count):
+            acc[self.at(t)] = self.zeros()
+        with T.serial(0, self.windows) as q:
+            for i in range(self.per):
+                at = tirx.Ramp((q * self.per + i) * WINDOW, 1, WINDOW)
+                weight, lane = value(at), lanes[at]
+                for t in range(count):
+                    window = self.x[p0 + t, tirx.Ramp(q * WINDOW, 1, WINDOW)]
+                    acc[self.at(t)] = acc[self.at(t)] + weight * lookup(window, lane, WINDOW)
+        for t in range(count):
+            self.y[p0 + t, tirx.Ramp(block * WINDOW, 1, WINDOW)] = acc[self.at(t)]
+
+
+def nm_gemm(x, window_lane, weights: list, bias, attrs: dict):
+    """nm_linear / nm_quant_linear for x [..., K] (K the last axis), positions laid out by lane_pack;
+    weights: the values laid out by value_pack, or the codes, scales and offsets as stored."""
+    k, outputs = int(x.shape[-1]), attrs["outputs"]
+
+    def body(ins, out, rows: int):
+        kernel = _NMGemm(ins, out, k, attrs, rows)
+        return per_core(outputs // WINDOW, kernel.alloc, kernel.block)
+
+    return rows_extern(x, [window_lane, *weights], outputs, bias, body, "nm_gemm")
