@@ -4,7 +4,10 @@ of this host's measured memory bandwidth (runtime/peaks.py), and the output erro
 The caches are evicted before each call (as in batch-1 decoding, where every layer's weights come
 from memory): 9 MB of 4-bit weights would otherwise stay in L3 and measure the cache, not memory.
 
-python -m benchmarks.quant_gemv [--size 4096] [--schemes w8 w4g128 w3g128 w2g128] [--repeat 50] [--warm]
+With --rows R > 1 the same layer multiplies R rows of x (a GEMM, as in prefill: compute-bound, so
+the bandwidth columns then say little).
+
+python -m benchmarks.quant_gemv [--size 4096] [--rows 1] [--schemes w8 w4g128 w3g128 w2g128] [--repeat 50] [--warm]
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from .kernels import CacheEvictor, interleaved_blocks
 SCHEMES = ["w8", "w4g128", "w3g128", "w2g128"]
 
 
-def gemv_module(size: int):
+def gemv_module(size: int, rows: int = 1):
     from kernforge.ir import Builder
 
     b = Builder("gemv")
     f = b.function()
-    x = f.arg("x", [1, size])
+    x = f.arg("x", [rows, size])
     w = b.param("w", (np.random.default_rng(1).standard_normal((size, size)) * 0.02).astype(np.float32))
     f.ret(f.op("matmul", x, w))
     return b.module
@@ -39,15 +42,15 @@ def relative_error(out: np.ndarray, ref: np.ndarray) -> float:
     return float(np.linalg.norm(out - ref) / np.linalg.norm(ref))
 
 
-def measure(size: int, schemes: list[str], repeat: int, cold: bool = True) -> list[dict]:
+def measure(size: int, schemes: list[str], repeat: int, cold: bool = True, rows: int = 1) -> list[dict]:
     import kernforge
     from kernforge.runtime.peaks import load_peaks
 
-    module = gemv_module(size)
-    x = np.random.default_rng(2).standard_normal((1, size)).astype(np.float32)
+    module = gemv_module(size, rows)
+    x = np.random.default_rng(2).standard_normal((rows, size)).astype(np.float32)
     models = {"f32": kernforge.compile(module)}
     # w8a8's static activation scale comes from calibration inputs of the same distribution
-    calibration = {"w8a8": [[np.random.default_rng(3).standard_normal((1, size)).astype(np.float32)]]}
+    calibration = {"w8a8": [[np.random.default_rng(3).standard_normal((rows, size)).astype(np.float32)]]}
     models.update({s: kernforge.compile(module, quantize=s, calibration=calibration.get(s)) for s in schemes})
     (ref,) = models["f32"].run([x]).values()
     for cm in models.values():
@@ -55,27 +58,30 @@ def measure(size: int, schemes: list[str], repeat: int, cold: bool = True) -> li
     times = interleaved_blocks([cm.executor.execute for cm in models.values()], repeat,
                                before=CacheEvictor() if cold else None)
     gbps = load_peaks().gbps
-    rows = []
+    table = []
     for (name, cm), ms in zip(models.items(), times):
         (out,) = cm.run([x]).values()
         moved = weight_bytes(cm)
-        rows.append({"scheme": name, "ms": ms, "speedup": times[0] / ms, "weight_mb": moved / 1e6,
+        table.append({"scheme": name, "ms": ms, "speedup": times[0] / ms, "weight_mb": moved / 1e6,
                      "bits_per_weight": 8 * moved / size**2, "gbps": moved / ms / 1e6,
                      "bw_share": moved / ms / 1e6 / gbps, "rel_err": relative_error(out, ref)})
-    return rows
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=4096, help="N = K of the weight (default 4096)")
     parser.add_argument("--schemes", nargs="+", default=SCHEMES, help="quantization schemes to compare")
+    parser.add_argument("--rows", type=int, default=1, help="rows of x (default 1: a GEMV; more: a GEMM)")
     parser.add_argument("--repeat", type=int, default=50, help="timed runs per system (default 50)")
     parser.add_argument("--warm", action="store_true",
                         help="keep the caches warm between calls (default: evict them, so weights come from memory)")
     args = parser.parse_args(argv)
-    rows = measure(args.size, args.schemes, args.repeat, cold=not args.warm)
+    rows = measure(args.size, args.schemes, args.repeat, cold=not args.warm, rows=args.rows)
     caches = "warm caches" if args.warm else "weights read from memory (caches evicted before each call)"
-    print(f"GEMV 1x{args.size} @ {args.size}x{args.size}, kernforge float32 vs weight-only quantized, {caches}")
+    kind = "GEMV" if args.rows == 1 else "GEMM"
+    print(f"{kind} {args.rows}x{args.size} @ {args.size}x{args.size}, kernforge float32 vs weight-only quantized, "
+          f"{caches}")
     print_table(rows, [("scheme", "scheme", "<10"), ("ms", "ms", "8.3f"), ("speedup", "speedup", "8.2f"),
                        ("MB", "weight_mb", "8.1f"), ("bits/w", "bits_per_weight", "8.2f"), ("GB/s", "gbps", "7.1f"),
                        ("of peak", "bw_share", "9.0%"), ("rel err", "rel_err", "9.4f")])

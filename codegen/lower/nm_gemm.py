@@ -16,10 +16,10 @@ from ...ir.sparsity import NM_MANY_ROWS
 from ...ir.target_traits import LookupNMGemm
 from .quant_gemv import lookup
 from .registry import Prepack
-from .tir_kernel import LaneVectors, local, packed_input, packed_view, per_core, rows_extern
+from .row_block_gemm import RowBlockGemm, lane_blocks, scratch
+from .tir_kernel import packed_input, packed_view, rows_extern
 
 WINDOW = 16  # inputs a lookup picks from: one vector of x
-TOKENS = 12  # rows of x a tile: one accumulator each, plus their windows of x, in 32 registers
 VALUES, LANES_VIEW = "nm_gemm_values", "nm_gemm_lanes"
 
 
@@ -40,14 +40,8 @@ def nm_gemm_applies(target, rows: int, k: int, outputs: int, attrs: dict) -> boo
     return kernel is not None and kernel.covers(attrs["m"], rows, k, outputs)
 
 
-def _lane_blocks(a: np.ndarray) -> np.ndarray:
-    """[N, F] -> [N / 16, F * 16]: entry f of row o at [o // 16, f * 16 + o % 16]."""
-    rows, count = a.shape
-    return np.ascontiguousarray(a.reshape(rows // WINDOW, WINDOW, count).transpose(0, 2, 1)).reshape(rows // WINDOW, -1)
-
-
 def value_pack(outputs: int, entries: int) -> Prepack:
-    return Prepack(f"nm_gemm_values{outputs}", lambda v: _lane_blocks(_row_unblocks(v, outputs)),
+    return Prepack(f"nm_gemm_values{outputs}", lambda v: lane_blocks(_row_unblocks(v, outputs), WINDOW),
                    lambda s: (outputs // WINDOW, entries * WINDOW), packed_view(VALUES))
 
 
@@ -61,7 +55,7 @@ def window_lanes(index_words: np.ndarray, n: int, m: int, shape: tuple[int, int]
 def lane_pack(n: int, m: int, shape: tuple[int, int]) -> Prepack:
     entries = nm_entries(n, m, shape[1])
     return Prepack(f"nm_gemm_lanes{n}_{m}_{shape[0]}x{shape[1]}",
-                   lambda w: _lane_blocks(window_lanes(w, n, m, shape)),
+                   lambda w: lane_blocks(window_lanes(w, n, m, shape), WINDOW),
                    lambda s: (shape[0] // WINDOW, entries * WINDOW), packed_view(LANES_VIEW), "uint8")
 
 
@@ -74,36 +68,29 @@ def packed_values(values):
     return packed_input(values, VALUES)
 
 
-class _NMGemm(LaneVectors):
-    lanes = WINDOW
-
+class _NMGemm(RowBlockGemm):
     def __init__(self, ins, out, k: int, attrs: dict, rows: int):
-        self.x, self.window_lane, *self.weights = (T.buffer_proxy(b) for b in ins)
-        self.y = T.buffer_proxy(out)
+        x, self.window_lane, *self.weights = (T.buffer_proxy(b) for b in ins)
+        super().__init__(x, T.buffer_proxy(out), rows, WINDOW)
         self.per = WINDOW // attrs["m"] * attrs["n"]
-        self.windows, self.rows, self.entries = k // WINDOW, rows, k // WINDOW * self.per
+        self.windows, self.entries = k // WINDOW, k // WINDOW * self.per
         self.bits, self.group = attrs.get("bits"), attrs.get("group") or self.entries
 
-    def alloc(self):
-        """Accumulators, and one block's window lanes widened to int32 (a widening load costs as much
-        as four lookups on Zen 4: once per block, not per tile of rows), and its quantized values decoded."""
-        scratch = lambda dtype: T.buffer_proxy(T.alloc_buffer([self.entries * WINDOW], dtype, scope="global"))
-        return local([TOKENS * WINDOW]), scratch("int32"), scratch("float32") if self.bits else None
+    def scratch(self):
+        """The block's window lanes widened to int32 (a widening load costs as much as four lookups on
+        Zen 4: once per block, not per tile of rows), and its quantized values decoded."""
+        size = self.entries * WINDOW
+        return [scratch(size, "int32"), scratch(size, "float32") if self.bits else None]
 
-    def block(self, block, scratch) -> None:
-        acc, lanes, decoded = scratch
+    def prologue(self, block, lanes, decoded):
         with T.serial(0, self.entries) as e:
             at = tirx.Ramp(e * WINDOW, 1, WINDOW)
             lanes[at] = self.window_lane[block, at].astype(f"int32x{WINDOW}")
             if decoded is not None:
                 self.decode(decoded, block, e)
-        values = decoded if decoded is not None else self.weights[0]
-        value = (lambda at: values[at]) if decoded is not None else (lambda at: values[block, at])
-        full, rest = divmod(self.rows, TOKENS)
-        with T.serial(0, full) as span:
-            self.tile(acc, lanes, value, block, span * TOKENS, TOKENS)
-        if rest:
-            self.tile(acc, lanes, value, block, full * TOKENS, rest)
+        if decoded is not None:
+            return lanes, lambda at: decoded[at]
+        return lanes, lambda at: self.weights[0][block, at]
 
     def decode(self, decoded, block, e) -> None:
         """Entry e's values of the block's 16 rows: code * scale + offset, from the format's two 8-row blocks."""
@@ -119,10 +106,8 @@ class _NMGemm(LaneVectors):
             decoded[tirx.Ramp(e * WINDOW + h * LANES, 1, LANES)] = (
                 code.astype(f"float32x{LANES}") * scales[row, group] + offsets[row, group])
 
-    def tile(self, acc, lanes, value, block, p0, count: int) -> None:
-        """Rows p0 .. p0 + count of x against the 16 output rows of one block."""
-        for t in range(count):
-            acc[self.at(t)] = self.zeros()
+    def accumulate(self, acc, weights, block, p0, count: int) -> None:
+        lanes, value = weights
         with T.serial(0, self.windows) as q:
             for i in range(self.per):
                 at = tirx.Ramp((q * self.per + i) * WINDOW, 1, WINDOW)
@@ -130,17 +115,11 @@ class _NMGemm(LaneVectors):
                 for t in range(count):
                     window = self.x[p0 + t, tirx.Ramp(q * WINDOW, 1, WINDOW)]
                     acc[self.at(t)] = acc[self.at(t)] + weight * lookup(window, lane, WINDOW)
-        for t in range(count):
-            self.y[p0 + t, tirx.Ramp(block * WINDOW, 1, WINDOW)] = acc[self.at(t)]
 
 
 def nm_gemm(x, window_lane, weights: list, bias, attrs: dict):
     """nm_linear / nm_quant_linear for x [..., K] (K the last axis), positions laid out by lane_pack;
     weights: the values laid out by value_pack, or the codes, scales and offsets as stored."""
     k, outputs = int(x.shape[-1]), attrs["outputs"]
-
-    def body(ins, out, rows: int):
-        kernel = _NMGemm(ins, out, k, attrs, rows)
-        return per_core(outputs // WINDOW, kernel.alloc, kernel.block)
-
+    body = lambda ins, out, rows: _NMGemm(ins, out, k, attrs, rows).run(outputs)
     return rows_extern(x, [window_lane, *weights], outputs, bias, body, "nm_gemm")

@@ -12,6 +12,8 @@ from ...ir.spqr import STAT_BITS, SUPERGROUP
 from .bcq_gemv import ALPHA_ROWS, bcq_gemv, bcq_gemv_applies, sign_rows
 from .bcq_gemv import packed as bcq_packed
 from .quant_dense_i8 import quant_dense_int8
+from .quant_gemm import code_pack, grid_pack, quant_gemm, quant_gemm_lanes
+from .quant_gemm import packed as gemm_packed
 from .quant_gemv import gemv_lanes, quant_gemv
 from .quant_gemv_bf16 import bf16_applies, lanes_pack, packed_source, quant_gemv_bf16
 from .registry import lowering, lowering_target
@@ -39,11 +41,15 @@ def lane_count(group: int) -> int:
 
 
 def _lanes_pack(types, attrs, results=None, computed=frozenset()):
-    """Weights of GEMVs the bf16 kernel computes (on targets with AVX512-BF16) in its 16-bit lanes."""
+    """Weights of GEMVs the bf16 kernel computes (on targets with AVX512-BF16) in its 16-bit lanes, and of
+    GEMMs the row-block kernel computes with the block's rows innermost."""
     x = types[0]
-    rows, k = int(np.prod(x.shape[:-1])), int(x.shape[-1])
-    if attrs["act_bits"] or 1 in computed:
+    rows, k, outputs = int(np.prod(x.shape[:-1])), int(x.shape[-1]), int(types[1].shape[0])
+    if attrs["act_bits"] or {1, 2, 3} & computed:
         return {}
+    lanes = quant_gemm_lanes(lowering_target(), rows, outputs)
+    if lanes:
+        return {1: code_pack(attrs["bits"], k, lanes), 2: grid_pack(lanes), 3: grid_pack(lanes)}
     if not bf16_applies(lowering_target(), rows, k, attrs["group"], attrs["bits"]):
         return {}
     return {1: lanes_pack(attrs["bits"], k)}
@@ -57,6 +63,9 @@ def _quant_dense(ins, attrs, out_types):
         return quant_dense_int8(x, w, scales, offsets, bias, attrs["group"])
     rows = int(np.prod([int(d) for d in x.shape[:-1]]))
     target = lowering_target()
+    if gemm_packed(w, scales, offsets) is not None:  # _lanes_pack chose the row-block GEMM
+        lanes = quant_gemm_lanes(target, rows, int(out_types[0].shape[-1]))
+        return quant_gemm(x, *gemm_packed(w, scales, offsets), bias, attrs["bits"], attrs["group"], lanes)
     packed = packed_source(w)
     if packed is not None:  # lanes_pack chose the bf16 kernel for this weight
         return quant_gemv_bf16(x, packed, scales, offsets, bias, attrs["bits"], attrs["group"])

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import kernforge
-from kernforge.codegen.lower.nm_gemm import _lane_blocks, lookup_nm_gemm, window_lanes
+from kernforge.codegen.lower.nm_gemm import lookup_nm_gemm, window_lanes
+from kernforge.codegen.lower.row_block_gemm import lane_blocks
 from kernforge.codegen.target import resolve_target
 from kernforge.ir import interpret
 from kernforge.ir.sparse_formats import nm_positions, pack_nm
@@ -68,7 +69,7 @@ def test_window_lanes_hold_each_entry_s_input_within_its_window():
 
 def test_lane_blocks_put_sixteen_rows_innermost():
     a = np.arange(32 * 5).reshape(32, 5)
-    b = _lane_blocks(a)
+    b = lane_blocks(a, 16)
     assert b.shape == (2, 80)
     for o, f in [(0, 0), (17, 3), (31, 4), (5, 2)]:
         assert b[o // 16, f * 16 + o % 16] == a[o, f]

@@ -29,7 +29,7 @@ def dense(k: int, n: int, rows: int, seed: int = 0):
     return b.module
 
 
-def check(target: dict, module, rows: int, **options) -> None:
+def check(target: dict, module, rows: int, **options):
     """Compile with options (quantize=, sparsity=) for target; one kernel, matching the interpreter."""
     cm = kernforge.compile(module, target=target, **options)
     assert len(cm.executor.plan.kernels) == 1  # bias and relu fused
@@ -38,6 +38,7 @@ def check(target: dict, module, rows: int, **options) -> None:
     (got,) = cm.run([x]).values()
     (want,) = interpret(kernforge.api.prepare(module, **options), [x]).values()
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)  # float32 sums, reordered by lanes and groups
+    return cm
 
 
 def check_or_build(target: dict, module, rows: int, **options) -> None:

@@ -1,0 +1,54 @@
+"""Shared frame of the GEMM kernels whose vector lanes are output rows (nm_gemm.py, quant_gemm.py): each
+core takes blocks of `lanes` output rows; a block's prologue lays its weights out in per-core scratch
+(decoded once for every row of x), then tiles of rows of x accumulate in registers."""
+
+from __future__ import annotations
+
+import numpy as np
+from tvm import tirx
+from tvm.script.ir_builder import tirx as T
+
+from .tir_kernel import LaneVectors, local, per_core
+
+TOKENS = 12  # rows of x a tile: one accumulator each (plus, for lookups, their windows of x) in 32 registers
+
+
+def lane_blocks(a: np.ndarray, lanes: int) -> np.ndarray:
+    """[N, F] -> [N / lanes, F * lanes]: entry f of row o at [o // lanes, f * lanes + o % lanes]."""
+    rows, count = a.shape
+    return np.ascontiguousarray(a.reshape(rows // lanes, lanes, count).transpose(0, 2, 1)).reshape(rows // lanes, -1)
+
+
+def scratch(size: int, dtype: str):
+    """A per-core buffer for one block's weights (the workspace pool: too large for registers or stack)."""
+    return T.buffer_proxy(T.alloc_buffer([size], dtype, scope="global"))
+
+
+class RowBlockGemm(LaneVectors):
+    """Subclasses define scratch() (buffers the prologue fills), prologue(block, *scratch) -> weights,
+    and accumulate(acc, weights, block, p0, count): acc[t] += row p0 + t of x times the block's weights."""
+
+    def __init__(self, x, y, rows: int, lanes: int):
+        self.x, self.y, self.rows, self.lanes = x, y, rows, lanes
+
+    def alloc(self):
+        return local([TOKENS * self.lanes]), *self.scratch()
+
+    def block(self, block, buffers) -> None:
+        acc, *rest = buffers
+        weights = self.prologue(block, *rest)
+        full, left = divmod(self.rows, TOKENS)
+        with T.serial(0, full) as span:
+            self.tile(acc, weights, block, span * TOKENS, TOKENS)
+        if left:
+            self.tile(acc, weights, block, full * TOKENS, left)
+
+    def tile(self, acc, weights, block, p0, count: int) -> None:
+        for t in range(count):
+            acc[self.at(t)] = self.zeros()
+        self.accumulate(acc, weights, block, p0, count)
+        for t in range(count):
+            self.y[p0 + t, tirx.Ramp(block * self.lanes, 1, self.lanes)] = acc[self.at(t)]
+
+    def run(self, outputs: int):
+        return per_core(outputs // self.lanes, self.alloc, self.block)
