@@ -10,7 +10,7 @@ from tvm.script.ir_builder import tirx as T
 
 from .tir_kernel import LaneVectors, local, per_core
 
-TOKENS = 12  # rows of x a tile: one accumulator each (plus, for lookups, their windows of x) in 32 registers
+TOKENS = 12  # rows of x a tile (a subclass's default): accumulators (and, for lookups, windows of x) in 32 registers
 
 
 def lane_blocks(a: np.ndarray, lanes: int) -> np.ndarray:
@@ -26,29 +26,37 @@ def scratch(size: int, dtype: str):
 
 class RowBlockGemm(LaneVectors):
     """Subclasses define scratch() (buffers the prologue fills), prologue(block, *scratch) -> weights,
-    and accumulate(acc, weights, block, p0, count): acc[t] += row p0 + t of x times the block's weights."""
+    and accumulate(acc, weights, block, p0, count): acc[t, v] += row p0 + t of x times vector v of the
+    block's weights (a block: `vectors` vectors of `lanes` output rows)."""
 
-    def __init__(self, x, y, rows: int, lanes: int):
-        self.x, self.y, self.rows, self.lanes = x, y, rows, lanes
+    tokens = TOKENS
+
+    def __init__(self, x, y, rows: int, lanes: int, vectors: int = 1):
+        self.x, self.y, self.rows, self.lanes, self.vectors = x, y, rows, lanes, vectors
 
     def alloc(self):
-        return local([TOKENS * self.lanes]), *self.scratch()
+        return local([self.tokens * self.vectors * self.lanes]), *self.scratch()
+
+    def acc_at(self, t: int, v: int = 0):
+        return self.at(t * self.vectors + v)
 
     def block(self, block, buffers) -> None:
         acc, *rest = buffers
         weights = self.prologue(block, *rest)
-        full, left = divmod(self.rows, TOKENS)
+        full, left = divmod(self.rows, self.tokens)
         with T.serial(0, full) as span:
-            self.tile(acc, weights, block, span * TOKENS, TOKENS)
+            self.tile(acc, weights, block, span * self.tokens, self.tokens)
         if left:
-            self.tile(acc, weights, block, full * TOKENS, left)
+            self.tile(acc, weights, block, full * self.tokens, left)
 
     def tile(self, acc, weights, block, p0, count: int) -> None:
-        for t in range(count):
+        for t in range(count * self.vectors):
             acc[self.at(t)] = self.zeros()
         self.accumulate(acc, weights, block, p0, count)
         for t in range(count):
-            self.y[p0 + t, tirx.Ramp(block * self.lanes, 1, self.lanes)] = acc[self.at(t)]
+            for v in range(self.vectors):
+                at = tirx.Ramp((block * self.vectors + v) * self.lanes, 1, self.lanes)
+                self.y[p0 + t, at] = acc[self.acc_at(t, v)]
 
     def run(self, outputs: int):
-        return per_core(outputs // self.lanes, self.alloc, self.block)
+        return per_core(outputs // (self.lanes * self.vectors), self.alloc, self.block)
