@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = [c for c in CASES if not args.cases or any(s in c.name for s in args.cases)]
     rows = measure(cases, args.repeat)
     print("sparse vs dense kernforge kernels, same pruned weights, one run, interleaved")
-    print_table(rows, [("case", "case", "<34"), ("sparse op", "op", "<16"), ("dense ms", "dense_ms", "9.3f"),
+    print_table(rows, [("case", "case", "<38"), ("sparse op", "op", "<16"), ("dense ms", "dense_ms", "9.3f"),
                        ("sparse ms", "sparse_ms", "10.3f"), ("speedup", "speedup", "8.2f"), ("MB", "mb", "7.1f"),
                        ("dense MB", "dense_mb", "9.1f"), ("rel err", "rel_err", "9.1e")])
     return 0

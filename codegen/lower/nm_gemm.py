@@ -7,11 +7,10 @@ entries with rows innermost, and each entry's lane in its window as a byte."""
 
 from __future__ import annotations
 
-import numpy as np
 from tvm import tirx
 from tvm.script.ir_builder import tirx as T
 
-from ...ir.sparse_formats import LANES, _row_unblocks, nm_entries, nm_positions
+from ...ir.sparse_formats import LANES, _row_unblocks, index_bits
 from ...ir.sparsity import NM_MANY_ROWS
 from ...ir.target_traits import LookupNMGemm
 from .quant_gemv import lookup
@@ -20,7 +19,7 @@ from .row_block_gemm import RowBlockGemm, lane_blocks, scratch
 from .tir_kernel import packed_input, packed_view, rows_extern
 
 WINDOW = 16  # inputs a lookup picks from: one vector of x
-VALUES, LANES_VIEW = "nm_gemm_values", "nm_gemm_lanes"
+VALUES = "nm_gemm_values"
 
 
 # Density up to which the kernel beats the dense GEMM (benchmarks/sparsity.py, znver4, 128 rows: 2:4
@@ -45,66 +44,53 @@ def value_pack(outputs: int, entries: int) -> Prepack:
                    lambda s: (outputs // WINDOW, entries * WINDOW), packed_view(VALUES))
 
 
-def window_lanes(index_words: np.ndarray, n: int, m: int, shape: tuple[int, int]) -> np.ndarray:
-    """[N, entries] uint8: each kept entry's input as a lane of its window, (g * m) % 16 + position."""
-    pos = nm_positions(index_words, n, m, shape)
-    start = (np.arange(pos.shape[1]) * m % WINDOW)[None, :, None]
-    return (start + pos).reshape(shape[0], -1).astype(np.uint8)
-
-
-def lane_pack(n: int, m: int, shape: tuple[int, int]) -> Prepack:
-    entries = nm_entries(n, m, shape[1])
-    return Prepack(f"nm_gemm_lanes{n}_{m}_{shape[0]}x{shape[1]}",
-                   lambda w: lane_blocks(window_lanes(w, n, m, shape), WINDOW),
-                   lambda s: (shape[0] // WINDOW, entries * WINDOW), packed_view(LANES_VIEW), "uint8")
-
-
-def packed(index_words):
-    """The placeholder lane_pack made, or None where the weight is not so laid out."""
-    return packed_input(index_words, LANES_VIEW)
-
-
 def packed_values(values):
+    """The placeholder value_pack made (plain values), or None where the weight is not so laid out."""
     return packed_input(values, VALUES)
 
 
 class _NMGemm(RowBlockGemm):
     def __init__(self, ins, out, k: int, attrs: dict, rows: int):
-        x, self.window_lane, *self.weights = (T.buffer_proxy(b) for b in ins)
+        x, self.index_words, *self.weights = (T.buffer_proxy(b) for b in ins)
         super().__init__(x, T.buffer_proxy(out), rows, WINDOW)
-        self.per = WINDOW // attrs["m"] * attrs["n"]
+        self.n, self.m, self.per = attrs["n"], attrs["m"], WINDOW // attrs["m"] * attrs["n"]
         self.windows, self.entries = k // WINDOW, k // WINDOW * self.per
         self.bits, self.group = attrs.get("bits"), attrs.get("group") or self.entries
 
     def scratch(self):
-        """The block's window lanes widened to int32 (a widening load costs as much as four lookups on
-        Zen 4: once per block, not per tile of rows), and its quantized values decoded."""
+        """The block's kept entries' lanes in their windows as int32 vectors, and its quantized values
+        decoded: the format's packed fields take a shift, a mask (and a convert) per 8 rows, done once
+        per block rather than per tile of rows."""
         size = self.entries * WINDOW
         return [scratch(size, "int32"), scratch(size, "float32") if self.bits else None]
 
     def prologue(self, block, lanes, decoded):
         with T.serial(0, self.entries) as e:
-            at = tirx.Ramp(e * WINDOW, 1, WINDOW)
-            lanes[at] = self.window_lane[block, at].astype(f"int32x{WINDOW}")
-            if decoded is not None:
-                self.decode(decoded, block, e)
+            for h in range(WINDOW // LANES):
+                at = tirx.Ramp(e * WINDOW + h * LANES, 1, LANES)
+                start = tirx.floormod(tirx.floordiv(e, self.n) * self.m, WINDOW)  # of the entry's group
+                position = self.field(self.index_words, index_bits(self.m), block, h, e)
+                lanes[at] = position.astype(f"int32x{LANES}") + tirx.Broadcast(start, LANES)
+                if decoded is not None:
+                    decoded[at] = self.value(block, h, e)
         if decoded is not None:
             return lanes, lambda at: decoded[at]
         return lanes, lambda at: self.weights[0][block, at]
 
-    def decode(self, decoded, block, e) -> None:
-        """Entry e's values of the block's 16 rows: code * scale + offset, from the format's two 8-row blocks."""
+    def field(self, words, bits: int, block, h: int, e):
+        """Entry e's bits-wide field of the 8 rows h of the block (sparse_formats.pack_fields)."""
+        per = 32 // bits
+        word = words[block * (WINDOW // LANES) + h, tirx.Ramp(tirx.floordiv(e, per) * LANES, 1, LANES)]
+        shift = tirx.Broadcast((tirx.floormod(e, per) * bits).astype("uint32"), LANES)
+        return tirx.bitwise_and(tirx.shift_right(word, shift), tirx.Broadcast(tirx.const((1 << bits) - 1, "uint32"),
+                                                                              LANES))
+
+    def value(self, block, h: int, e):
+        """Entry e's quantized value, code * scale + offset, of the 8 rows h of the block."""
         codes, scales, offsets = self.weights
-        per = 32 // self.bits
-        shift = tirx.Broadcast((tirx.floormod(e, per) * self.bits).astype("uint32"), LANES)
-        mask = tirx.Broadcast(tirx.const((1 << self.bits) - 1, "uint32"), LANES)
-        for h in range(WINDOW // LANES):
-            row = block * (WINDOW // LANES) + h
-            code = tirx.bitwise_and(tirx.shift_right(codes[row, tirx.Ramp(tirx.floordiv(e, per) * LANES, 1, LANES)],
-                                                     shift), mask)
-            group = tirx.Ramp(tirx.floordiv(e, self.group) * LANES, 1, LANES)
-            decoded[tirx.Ramp(e * WINDOW + h * LANES, 1, LANES)] = (
-                code.astype(f"float32x{LANES}") * scales[row, group] + offsets[row, group])
+        row, group = block * (WINDOW // LANES) + h, tirx.Ramp(tirx.floordiv(e, self.group) * LANES, 1, LANES)
+        code = self.field(codes, self.bits, block, h, e).astype(f"float32x{LANES}")
+        return code * scales[row, group] + offsets[row, group]
 
     def accumulate(self, acc, weights, block, p0, count: int) -> None:
         lanes, value = weights
@@ -117,9 +103,9 @@ class _NMGemm(RowBlockGemm):
                     acc[self.at(t)] = acc[self.at(t)] + weight * lookup(window, lane, WINDOW)
 
 
-def nm_gemm(x, window_lane, weights: list, bias, attrs: dict):
-    """nm_linear / nm_quant_linear for x [..., K] (K the last axis), positions laid out by lane_pack;
-    weights: the values laid out by value_pack, or the codes, scales and offsets as stored."""
+def nm_gemm(x, index_words, weights: list, bias, attrs: dict):
+    """nm_linear / nm_quant_linear for x [..., K] (K the last axis), positions as stored; weights: the
+    values laid out by value_pack, or the codes, scales and offsets as stored."""
     k, outputs = int(x.shape[-1]), attrs["outputs"]
     body = lambda ins, out, rows: _NMGemm(ins, out, k, attrs, rows).run(outputs)
-    return rows_extern(x, [window_lane, *weights], outputs, bias, body, "nm_gemm")
+    return rows_extern(x, [index_words, *weights], outputs, bias, body, "nm_gemm")

@@ -17,7 +17,7 @@ from tvm import te, tirx
 from ...ir.sparse_formats import LANES, index_bits
 from ...ir.sparsity import NM_MANY_ROWS
 from .flat_rows import flat_index, unflat_index
-from .nm_gemm import lane_pack, nm_gemm, nm_gemm_applies, packed, packed_values, value_pack
+from .nm_gemm import nm_gemm, nm_gemm_applies, packed_values, value_pack
 from .nm_quant_gemv import nm_gemv_lanes, nm_quant_gemv
 from .registry import lowering, lowering_target
 
@@ -123,32 +123,33 @@ def _column_form(read, lead: int, columns: int, value, position, attrs, k: int):
     return te.compute((lead, attrs["outputs"], columns), dot, name="nm_columns", attrs={"nm_m": m, "nm_panel": w})
 
 
-def _gemm_pack(types, attrs, results=None, computed=frozenset()):
-    """Positions (and plain values) of GEMMs the lookup kernel computes (nm_gemm.py), in 16-row blocks."""
-    dims = [int(d) for d in types[0].shape]
-    if {1, 2} & computed or attrs["axis"] % len(dims) != len(dims) - 1:
-        return {}
-    rows, k, outputs = math.prod(dims[:-1]), dims[-1], attrs["outputs"]
-    if not nm_gemm_applies(lowering_target(), rows, k, outputs, attrs):
-        return {}
-    n, m = attrs["n"], attrs["m"]
-    packs = {2: lane_pack(n, m, (outputs, k))}
-    return packs if attrs.get("bits") else {**packs, 1: value_pack(outputs, -(-k // m) * n)}
+def _takes_gemm(x_shape, attrs) -> bool:
+    """Whether the layer takes the lookup GEMM (nm_gemm.py) on the target being lowered for."""
+    dims = [int(d) for d in x_shape]
+    return attrs["axis"] % len(dims) == len(dims) - 1 and nm_gemm_applies(
+        lowering_target(), math.prod(dims[:-1]), dims[-1], attrs["outputs"], attrs)
 
 
-@lowering("nm_linear", rule="nm_linear", prepack=_gemm_pack)
+def _gemm_values(types, attrs, results=None, computed=frozenset()):
+    """Plain values of GEMMs the lookup kernel computes, in 16-row blocks."""
+    if 1 in computed or not _takes_gemm(types[0].shape, attrs):
+        return {}
+    return {1: value_pack(attrs["outputs"], -(-int(types[0].shape[-1]) // attrs["m"]) * attrs["n"])}
+
+
+@lowering("nm_linear", rule="nm_linear", prepack=_gemm_values)
 def _nm_linear(ins, attrs, out_types):
     x, values, index_words, *bias = ins
-    if packed(index_words) is not None:  # _gemm_pack chose the lookup kernel
-        return nm_gemm(x, packed(index_words), [packed_values(values)], bias, attrs)
+    if packed_values(values) is not None:  # _gemm_values chose the lookup kernel
+        return nm_gemm(x, index_words, [packed_values(values)], bias, attrs)
     return _nm(x, plain_values(values), index_words, bias, attrs)
 
 
-@lowering("nm_quant_linear", rule="nm_linear", prepack=_gemm_pack)
+@lowering("nm_quant_linear", rule="nm_linear")
 def _nm_quant_linear(ins, attrs, out_types):
     x, codes, index_words, scales, offsets, *bias = ins
-    if packed(index_words) is not None:  # _gemm_pack chose the lookup kernel
-        return nm_gemm(x, packed(index_words), [codes, scales, offsets], bias, attrs)
+    if _takes_gemm(x.shape, attrs):
+        return nm_gemm(x, index_words, [codes, scales, offsets], bias, attrs)
     k = int(x.shape[attrs["axis"] % len(x.shape)])
     target, rows = lowering_target(), math.prod(int(d) for d in x.shape[:-1])
     last = attrs["axis"] % len(x.shape) == len(x.shape) - 1
