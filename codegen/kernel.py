@@ -116,7 +116,7 @@ def build_compute(body: Function, packs: dict[int, Prepack] | None = None) -> tu
     for i, a in enumerate(body.args):
         shape, pack = _static_shape(a), packs.get(i)
         stored = pack.shape(tuple(shape)) if pack else physical_shape(a.type)
-        t = te.placeholder(stored, (pack and pack.dtype) or tvm_dtype(a.type.dtype), name=f"in{i}")
+        t = te.placeholder(stored, tvm_dtype(a.type.dtype), name=f"in{i}")
         inputs.append(t)
         env[id(a)] = pack.view(t, tuple(shape)) if pack else blocked_view(t, a.type.layout)
     for node in body.nodes:

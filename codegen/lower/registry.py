@@ -19,14 +19,12 @@ Compute = Callable[..., object]
 @dataclass(frozen=True)
 class Prepack:
     """A weight layout made once at compile time: NumPy packing, the packed shape, and the TE view
-    (packed placeholder, logical shape) -> logical tensor through which the compute reads it; dtype:
-    the packed array's, where it differs from the weight's."""
+    (packed placeholder, logical shape) -> logical tensor through which the compute reads it."""
 
     name: str
     pack: Callable[[np.ndarray], np.ndarray]
     shape: Callable[[tuple], tuple]
     view: Callable[..., object]
-    dtype: str | None = None
 
 
 # prepack(operand types, attrs, result types, indices of operands computed inside the kernel)
