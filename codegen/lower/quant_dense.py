@@ -44,10 +44,10 @@ def _lanes_pack(types, attrs, results=None, computed=frozenset()):
     """Weights of GEMVs the bf16 kernel computes (on targets with AVX512-BF16) in its 16-bit lanes, and of
     GEMMs the row-block kernel computes with the block's rows innermost."""
     x = types[0]
-    rows, k, outputs = int(np.prod(x.shape[:-1])), int(x.shape[-1]), int(types[1].shape[0])
+    rows, k = int(np.prod(x.shape[:-1])), int(x.shape[-1])
     if attrs["act_bits"] or {1, 2, 3} & computed:
         return {}
-    lanes = quant_gemm_lanes(lowering_target(), rows, outputs)
+    lanes = quant_gemm_lanes(lowering_target(), rows)
     if lanes:
         return {1: code_pack(attrs["bits"], k, lanes), 2: grid_pack(lanes), 3: grid_pack(lanes)}
     if not bf16_applies(lowering_target(), rows, k, attrs["group"], attrs["bits"]):
@@ -64,8 +64,8 @@ def _quant_dense(ins, attrs, out_types):
     rows = int(np.prod([int(d) for d in x.shape[:-1]]))
     target = lowering_target()
     if gemm_packed(w, scales, offsets) is not None:  # _lanes_pack chose the row-block GEMM
-        lanes = quant_gemm_lanes(target, rows, int(out_types[0].shape[-1]))
-        return quant_gemm(x, *gemm_packed(w, scales, offsets), bias, attrs["bits"], attrs["group"], lanes)
+        return quant_gemm(x, *gemm_packed(w, scales, offsets), bias, int(out_types[0].shape[-1]), attrs["bits"],
+                          attrs["group"], quant_gemm_lanes(target, rows))
     packed = packed_source(w)
     if packed is not None:  # lanes_pack chose the bf16 kernel for this weight
         return quant_gemv_bf16(x, packed, scales, offsets, bias, attrs["bits"], attrs["group"])

@@ -25,16 +25,16 @@ VECTORS, ACCUMULATORS = (3, 2, 1), 24
 CODES, GRID = "quant_gemm_codes", "quant_gemm_grid"
 
 
-def quant_gemm_lanes(target, rows: int, outputs: int) -> int | None:
-    """Vector lanes (output rows a block) of the kernel for this layer on this target, or None."""
+def quant_gemm_lanes(target, rows: int) -> int | None:
+    """Vector lanes (output rows a vector) of the kernel for this many rows of x on this target, or None.
+    Outputs past the last whole vector are padded: zero codes, scales and offsets."""
     if target is None or target.kind != "llvm" or rows < MIN_ROWS:
         return None
-    lanes = {512: 16, 256: 8}.get(target.vector_bits)
-    return lanes if lanes and outputs % lanes == 0 else None
+    return {512: 16, 256: 8}.get(target.vector_bits)
 
 
 def pack_rows(words: np.ndarray, bits: int, k: int, lanes: int) -> np.ndarray:
-    """Codes packed by ir/quantization.pack -> [N / lanes, W * lanes] u32: word w of row o holds its codes
+    """Codes packed by ir/quantization.pack -> [ceil(N / lanes), W * lanes] u32: word w of row o holds its codes
     w * per .. w * per + per - 1 (per = 32 // bits) at bit j * bits, rows innermost."""
     per = 32 // bits
     codes = np.zeros((words.shape[0], -(-k // per) * per), np.uint32)
@@ -46,13 +46,13 @@ def pack_rows(words: np.ndarray, bits: int, k: int, lanes: int) -> np.ndarray:
 def code_pack(bits: int, k: int, lanes: int) -> Prepack:
     words = -(-k // (32 // bits))
     return Prepack(f"quant_gemm_codes{bits}k{k}x{lanes}", lambda w: pack_rows(w, bits, k, lanes),
-                   lambda s: (s[0] // lanes, words * lanes), packed_view(CODES))
+                   lambda s: (-(-s[0] // lanes), words * lanes), packed_view(CODES))
 
 
 def grid_pack(lanes: int) -> Prepack:
     """Scales or offsets [N, groups] with rows innermost."""
-    return Prepack(f"quant_gemm_grid{lanes}", lambda a: lane_blocks(a, lanes), lambda s: (s[0] // lanes, s[1] * lanes),
-                   packed_view(GRID))
+    return Prepack(f"quant_gemm_grid{lanes}", lambda a: lane_blocks(a, lanes),
+                   lambda s: (-(-s[0] // lanes), s[1] * lanes), packed_view(GRID))
 
 
 def packed(words, scales, offsets):
@@ -101,9 +101,9 @@ class _QuantGemm(RowBlockGemm):
                         acc[self.acc_at(t, v)] = acc[self.acc_at(t, v)] + weight * x
 
 
-def quant_gemm(x, words, scales, offsets, bias, bits: int, group: int, lanes: int):
+def quant_gemm(x, words, scales, offsets, bias, outputs: int, bits: int, group: int, lanes: int):
     """quant_dense for x [..., K] with at least MIN_ROWS rows, weights laid out by code_pack and grid_pack."""
-    k, outputs = int(x.shape[-1]), int(words.shape[0]) * lanes
-    vectors = next(v for v in VECTORS if outputs % (v * lanes) == 0)
-    body = lambda ins, out, rows: _QuantGemm(ins, out, rows, lanes, vectors, k, bits, group).run(outputs)
-    return rows_extern(x, [words, scales, offsets], outputs, bias, body, "quant_gemm")
+    k, columns = int(x.shape[-1]), int(words.shape[0]) * lanes
+    vectors = next(v for v in VECTORS if columns % (v * lanes) == 0)
+    body = lambda ins, out, rows: _QuantGemm(ins, out, rows, lanes, vectors, k, bits, group).run(columns)
+    return rows_extern(x, [words, scales, offsets], outputs, bias, body, "quant_gemm", columns=columns)

@@ -14,9 +14,12 @@ TOKENS = 12  # rows of x a tile (a subclass's default): accumulators (and, for l
 
 
 def lane_blocks(a: np.ndarray, lanes: int) -> np.ndarray:
-    """[N, F] -> [N / lanes, F * lanes]: entry f of row o at [o // lanes, f * lanes + o % lanes]."""
-    rows, count = a.shape
-    return np.ascontiguousarray(a.reshape(rows // lanes, lanes, count).transpose(0, 2, 1)).reshape(rows // lanes, -1)
+    """[N, F] -> [ceil(N / lanes), F * lanes]: entry f of row o at [o // lanes, f * lanes + o % lanes];
+    rows past N are zero."""
+    blocks, count = -(-a.shape[0] // lanes), a.shape[1]
+    padded = np.zeros((blocks * lanes, count), a.dtype)
+    padded[:a.shape[0]] = a
+    return np.ascontiguousarray(padded.reshape(blocks, lanes, count).transpose(0, 2, 1)).reshape(blocks, -1)
 
 
 def scratch(size: int, dtype: str):

@@ -47,13 +47,14 @@ def local(shape: list[int], dtype: str = F32):
     return T.buffer_proxy(T.alloc_local(shape, dtype))
 
 
-def rows_extern(x, weights: list, outputs: int, bias, body, name: str, extra=None):
-    """y[..., outputs] = body over x as [rows, K] (and extra(x2) tensors) plus bias: the TE around a kernel."""
+def rows_extern(x, weights: list, outputs: int, bias, body, name: str, extra=None, columns: int | None = None):
+    """y[..., outputs] = body over x as [rows, K] (and extra(x2) tensors) plus bias: the TE around a kernel;
+    columns: the kernel's output width where it writes whole blocks past `outputs`."""
     lead, k = [int(d) for d in x.shape[:-1]], int(x.shape[-1])
     rows = math.prod(lead)
     x2 = te.compute((rows, k), lambda p, kk: x[(*unflat_index(p, lead), kk)], name=f"{name}_rows")
     more = extra(x2) if extra else []
-    y2 = te.extern([(rows, outputs)], [x2, *more, *weights], lambda i, o: body(i, o[0], rows),
+    y2 = te.extern([(rows, columns or outputs)], [x2, *more, *weights], lambda i, o: body(i, o[0], rows),
                    dtype=[F32], name=name)
     at = lambda i: y2[flat_index(i[:-1], lead), i[-1]]
     return te.compute((*lead, outputs), (lambda *i: at(i) + bias[0][i[-1]]) if bias else (lambda *i: at(i)),
