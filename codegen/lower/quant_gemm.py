@@ -18,10 +18,12 @@ from .tir_kernel import packed_input, packed_view, rows_extern
 
 MIN_ROWS = 8  # rows of x from which the kernel runs (fewer: the GEMV kernels)
 UNROLL = 4  # inputs per iteration of the inner loop
-# A block is up to 3 vectors of output rows (each broadcast of x feeds one FMA per vector) and a tile
-# 24 accumulators: 128 x 3072 @ 3072^2 w4g128 measured 0.86x float32 with 1 x 12, 1.06x with 2 x 12,
-# 1.14x with 3 x 8 (0.97x at 768^2 with either).
-VECTORS, ACCUMULATORS = (3, 2, 1), 24
+# A block is up to 3 vectors of output rows (each broadcast of x feeds one FMA per vector); a tile's
+# accumulators fill 3/4 of the registers: AVX-512, 128 x 3072 @ 3072^2 w4g128 measured 0.86x float32
+# with 1 x 12, 1.06x with 2 x 12, 1.14x with 3 x 8 (0.97x at 768^2 with either); AVX2 (znver3 target)
+# 3 x 4 1.17x (1.00x at 768^2).
+VECTORS = (3, 2, 1)
+ACCUMULATORS = {16: 24, 8: 12}  # by lanes: 32 or 16 registers (AVX2, 24 accumulators spilled: 0.46x -> 1.00x)
 CODES, GRID = "quant_gemm_codes", "quant_gemm_grid"
 
 
@@ -65,7 +67,7 @@ class _QuantGemm(RowBlockGemm):
     def __init__(self, ins, out, rows: int, lanes: int, vectors: int, k: int, bits: int, group: int):
         x, self.words, self.scales, self.offsets = (T.buffer_proxy(b) for b in ins)
         super().__init__(x, T.buffer_proxy(out), rows, lanes, vectors)
-        self.tokens = min(TOKENS, ACCUMULATORS // vectors)
+        self.tokens = min(TOKENS, ACCUMULATORS[lanes] // vectors)
         self.k, self.bits, self.per = k, bits, 32 // bits
         self.group, self.groups = group or k, k // (group or k)
 
