@@ -12,11 +12,14 @@ from tvm import tirx
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.quantization import unpack
+from .quant_gemv import MAX_ROWS
 from .registry import Prepack
 from .row_block_gemm import TOKENS, RowBlockGemm, lane_blocks, scratch
 from .tir_kernel import packed_input, packed_view, rows_extern
 
-MIN_ROWS = 8  # rows of x from which the kernel runs (fewer: the GEMV kernels)
+# Rows of x from which the kernel runs: past the GEMV kernels' (4096^2 w4g128, 5-7 rows: 1.17-1.51 ms
+# against 2.46-3.45 for the TE kernel; at 2 and 4 rows the GEMV kernels are faster, 0.52 / 0.95 ms)
+MIN_ROWS = MAX_ROWS + 1
 UNROLL = 4  # inputs per iteration of the inner loop
 # A block is up to 3 vectors of output rows (each broadcast of x feeds one FMA per vector); a tile's
 # accumulators fill 3/4 of the registers: AVX-512, 128 x 3072 @ 3072^2 w4g128 measured 0.86x float32

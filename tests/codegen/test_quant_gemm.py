@@ -22,7 +22,7 @@ def packs(cm) -> list[str]:
 # 84 = 10.5 words of 4-bit codes; 13 and 29 rows end in a partial tile (12 rows a tile); 13 and 40
 # outputs end in a partial vector (padded)
 CASES = [("w4g128", 256, 32, 8), ("w3", 100, 16, 13), ("w3g24", 240, 48, 29), ("w8g32-sym", 96, 16, 12),
-         ("w2g64", 192, 32, 24), ("w4", 84, 16, 9), ("w4g32", 64, 13, 10), ("w3", 100, 40, 17)]
+         ("w2g64", 192, 32, 24), ("w4", 84, 16, 9), ("w4g32", 64, 13, 10), ("w3", 100, 40, 17), ("w4g64", 128, 32, 5)]
 
 
 @pytest.mark.parametrize("scheme, k, outputs, rows", CASES)
@@ -52,6 +52,6 @@ def test_row_layout_holds_each_row_s_codes_in_order():
 def test_few_rows_take_the_gemv_kernels():
     avx512 = resolve_target(AVX512)
     assert quant_gemm_lanes(avx512, 8) == 16 and quant_gemm_lanes(resolve_target(AVX2), 8) == 8
-    assert quant_gemm_lanes(avx512, 4) is None  # a GEMV
+    assert quant_gemm_lanes(avx512, 4) is None and quant_gemm_lanes(avx512, 5) == 16  # 4 rows: a GEMV
     cm = kernforge.compile(dense(128, 32, 16), target=AVX2, quantize="w4g64-a8")  # int8 activations: own kernel
     assert not any(p.startswith("quant_gemm") for p in packs(cm))
