@@ -20,11 +20,14 @@ _FORMS = ("N:M (e.g. 2:4), bsr:<R>x<C>[:<sparsity>] (e.g. bsr:16x1:0.8) "
 # Densities (fraction of nonzeros) above which a sparse kernel no longer beats the dense one, from
 # benchmarks/sparsity.py on an AVX2 host: the cost rule keeps such weights dense. N:M kernels for many
 # input rows (a GEMM) compete with a dense kernel near the FMA peak: there 2:4 measured 0.9-1.0x,
-# 1:4 and 2:8 1.4-1.8x; for few rows (GEMV-like, memory-bound) 2:4 measured 1.8-2x.
+# 1:4 and 2:8 1.4-1.8x; for few rows (GEMV-like, memory-bound) 2:4 measured 1.8-2x. Targets with a
+# faster N:M GEMM say so through passes/target_traits.py.
 BREAK_EVEN = {"nm": 0.5, "bsr": 0.5, "csr": 0.3}
 NM_MANY_ROWS_BREAK_EVEN = 0.4
-# Input rows (the input's size over the contracted axis) from which N:M kernels take the GEMM form.
-NM_MANY_ROWS = 8
+# Input rows (the input's size over the contracted axis) from which N:M weights are judged as a GEMM's:
+# 4096^2 2:4 on a znver3 target, the row form against dense: 1 row 1.52x, 2 rows 1.04x, 3 rows 0.74x,
+# 4 rows 0.88x, 6 rows 0.64x (1:4 at 3 and 6 rows 3.5x and 1.9x).
+NM_MANY_ROWS = 3
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from tvm import tirx
 from tvm.script.ir_builder import tirx as T
 
 from ...ir.sparse_formats import LANES, _row_unblocks, index_bits
-from ...ir.sparsity import NM_MANY_ROWS
 from ...ir.target_traits import LookupNMGemm
 from .quant_gemv import lookup
 from .registry import Prepack
@@ -23,14 +22,15 @@ VALUES = "nm_gemm_values"
 
 
 # Density up to which the kernel beats the dense GEMM (benchmarks/sparsity.py, znver4, 128 rows: 2:4
-# 1.3-1.4x, 1:4 2.3x, 2:8 2.5x; a line through them crosses 1.0x at 0.7).
-BREAK_EVEN = 0.7
+# 1.3-1.4x, 1:4 2.3x, 2:8 2.5x; a line through them crosses 1.0x at 0.7), from 8 rows of x (4096^2 2:4
+# at 8 and 16 rows 1.35x; at 4-6 rows 1.0-1.07x: the per-block decode is not yet paid off).
+BREAK_EVEN, MIN_ROWS = 0.7, 8
 
 
 def lookup_nm_gemm(target) -> LookupNMGemm | None:
     """What the sparsify pass's cost rule needs to know of this kernel on the target (passes/target_traits.py)."""
     ok = target is not None and target.kind == "llvm" and target.vector_bits == 512
-    return LookupNMGemm(WINDOW, NM_MANY_ROWS, BREAK_EVEN) if ok else None
+    return LookupNMGemm(WINDOW, MIN_ROWS, BREAK_EVEN) if ok else None
 
 
 def nm_gemm_applies(target, rows: int, k: int, outputs: int, attrs: dict) -> bool:

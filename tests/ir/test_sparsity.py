@@ -67,4 +67,5 @@ def test_nm_break_even_depends_on_the_input_rows():
     w = RNG.standard_normal((16, 32)).astype(np.float32)
     two, one = SparsityScheme.parse("2:4"), SparsityScheme.parse("1:4")
     assert pays_off(prune(w, two), two, rows=1) and not pays_off(prune(w, two), two, rows=128)
+    assert pays_off(prune(w, two), two, rows=2) and not pays_off(prune(w, two), two, rows=3)  # the row form's limit
     assert pays_off(prune(w, one), one, rows=128) and not pays_off(prune(w, two), two, rows=None)
