@@ -51,7 +51,15 @@ def cmd_opt(args: argparse.Namespace) -> int:
     pm = PassManager(pipeline, print_ir_after_all=args.print_ir_after_all, print_ir_after=after,
                      dump_dir=args.dump_dir, verify_each=not args.no_verify, timing=args.timing)
     module = read_module(args.file)
-    write_text(str(pm.run(module)), args.output)
+    if args.target is None:
+        write_text(str(pm.run(module)), args.output)
+        return 0
+    from .api import traits_of
+    from .cli_compile import parse_target
+    from .passes.target_traits import target_traits
+
+    with target_traits(traits_of(parse_target(args.target))):  # cost rules as kernforge compile weighs them
+        write_text(str(pm.run(module)), args.output)
     return 0
 
 
@@ -146,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--dump-dir", metavar="DIR", help="write 00-input.kf.txt, 01-<pass>.kf.txt, ... here")
     opt.add_argument("--timing", action="store_true", help="print a per-pass timing table to stderr")
     opt.add_argument("--no-verify", action="store_true", help="skip the verifier between passes")
+    opt.add_argument("--target", help="weigh the weight passes' cost rules for this target, as `compile` does: "
+                                      '"llvm" (this CPU) or a JSON target dict (default: target-independent rules)')
     opt.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
     opt.set_defaults(handler=cmd_opt)
     ins = sub.add_parser("inspect", help="summarize an IR file: ops, params, FLOPs, bytes, signature")

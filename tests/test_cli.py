@@ -83,6 +83,27 @@ def test_opt_to_output_file(tmp_path, capsys):
     assert out.read_text() == FOLDED
 
 
+def test_opt_target_weighs_cost_rules_as_compile_does(tmp_path, capsys):
+    """A 2:4-pruned layer over 16 rows (an ONNX MatMul): dense by the target-independent rule, N:M for an
+    AVX-512 target (its lookup GEMM), dense again for an AVX2 one."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.random.default_rng(0).standard_normal((64, 32)).astype(np.float32), "w")
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "layer",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [16, 64])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [16, 32])], [w])
+    src = str(tmp_path / "layer.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), src)
+    ops = {}
+    for name, target in [("none", []), ("avx512", ["--target", '{"kind": "llvm", "mcpu": "skylake-avx512"}']),
+                         ("avx2", ["--target", '{"kind": "llvm", "mcpu": "znver3"}'])]:
+        assert main(["opt", src, "-p", "sparsify=2:4-prune", *target]) == 0
+        ops[name] = "nm_linear(" in capsys.readouterr().out
+    assert ops == {"none": False, "avx512": True, "avx2": False}
+
+
 def test_opt_o_level_flag_and_named_pipeline(tmp_path, capsys):
     src = write(tmp_path, FOLDABLE)
     for args in (["-O2"], ["--pipeline=-O2"], ["--pipeline", "O2"]):
