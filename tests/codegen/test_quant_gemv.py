@@ -49,9 +49,10 @@ def check_or_build(target: dict, module, rows: int, **options) -> None:
     check(target, module, rows, **options)
 
 
-# 3-bit blocks hold 80 codes: 256 and 208 inputs end inside a block; 13 and 7 rows leave tiles of 1
+# 3-bit blocks hold 80 codes: 256 and 208 inputs end inside a block; 13 and 7 rows leave tiles of 1;
+# 8-bit codes: masked in place (the top field shifted down on AVX2)
 CASES = [("w4g32", 256, 40, 1), ("w3g32", 256, 13, 2), ("w2g64", 256, 40, 4), ("w3", 208, 7, 1),
-         ("w2g32-sym", 96, 24, 3), ("w3g128", 384, 12, 1)]
+         ("w2g32-sym", 96, 24, 3), ("w3g128", 384, 12, 1), ("w8", 192, 12, 2), ("w8g64-sym", 128, 9, 1)]
 
 
 @pytest.mark.parametrize("scheme, k, n, rows", CASES)
@@ -74,7 +75,7 @@ def test_the_kernel_takes_few_rows_narrow_codes_and_whole_vectors():
     avx2, avx512 = resolve_target(AVX2), resolve_target(AVX512)
     assert gemv_lanes(avx512, 1, 4096, 128, 4) == 16 and gemv_lanes(avx2, 1, 4096, 128, 3) == 8
     assert gemv_lanes(avx2, 1, 4096, 128, 4) == 8  # masked: 16 code values do not fit AVX2's 8-entry table
-    assert gemv_lanes(avx512, 1, 4096, 128, 8) is None and gemv_lanes(avx2, 1, 4096, 0, 8) is None  # the TE kernel
+    assert gemv_lanes(avx512, 1, 4096, 128, 8) == 16 and gemv_lanes(avx2, 1, 4096, 0, 8) == 8  # masked
     assert gemv_lanes(avx512, 5, 4096, 128, 4) is None  # GEMM: weights reused across rows
     assert gemv_lanes(avx512, 1, 4104, 0, 4) is None  # inputs not a whole number of vectors
     assert gemv_lanes(avx512, 1, 4096, 1024, 3) is None  # 3-bit blocks and groups align only after 320 vectors
