@@ -2,8 +2,9 @@
 their kept entries sit at different inputs, so each lane picks its input with one table lookup
 (vpermps) from a window of 16 consecutive inputs of its row of x (16 / m groups). On Zen 4 a lookup
 and an FMA take 1.33 cycles a pair, where the dense kernel spends an FMA per m / n kept entries'
-worth of inputs (2:4: two FMAs, 2 cycles). Weights are laid out at compile time: each 16-row block's
-entries with rows innermost, and each entry's lane in its window as a byte."""
+worth of inputs (2:4: two FMAs, 2 cycles). Plain values are laid out at compile time with each 16-row
+block's rows innermost; positions (and quantized values) stay in the format's words and are decoded once
+per block into per-core scratch."""
 
 from __future__ import annotations
 
