@@ -130,6 +130,13 @@ class CacheEvictor:
         list(self.pool.map(np.max, self.buffers))  # NumPy drops the GIL for the reduction
 
 
+def time_compiled(models: list, inputs, repeat: int, before=None) -> list[float]:
+    """Median ms of each compiled model on the same inputs, interleaved (interleaved_blocks)."""
+    for cm in models:
+        cm.executor.bind(inputs)
+    return interleaved_blocks([cm.executor.execute for cm in models], repeat, before=before)
+
+
 def bench(name: str, case: KernelCase, repeat: int) -> dict:
     """Compile, check against onnxruntime on the same inputs, then time both (and NumPy for a GEMM)."""
     import onnxruntime as ort

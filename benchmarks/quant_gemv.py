@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from .kernels import CacheEvictor, interleaved_blocks
+from .kernels import CacheEvictor, time_compiled
 
 SCHEMES = ["w8", "w4g128", "w3g128", "w2g128"]
 
@@ -53,10 +53,7 @@ def measure(size: int, schemes: list[str], repeat: int, cold: bool = True, rows:
     calibration = {"w8a8": [[np.random.default_rng(3).standard_normal((rows, size)).astype(np.float32)]]}
     models.update({s: kernforge.compile(module, quantize=s, calibration=calibration.get(s)) for s in schemes})
     (ref,) = models["f32"].run([x]).values()
-    for cm in models.values():
-        cm.executor.bind([x])
-    times = interleaved_blocks([cm.executor.execute for cm in models.values()], repeat,
-                               before=CacheEvictor() if cold else None)
+    times = time_compiled(list(models.values()), [x], repeat, before=CacheEvictor() if cold else None)
     gbps = load_peaks().gbps
     table = []
     for (name, cm), ms in zip(models.items(), times):

@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from .kernels import interleaved_blocks
+from .kernels import time_compiled
 from .quant_gemv import print_table, relative_error, weight_bytes
 
 SCHEMES = ["w8", "w4g128"]
@@ -31,9 +31,7 @@ def measure(model: str, seq: int, schemes: list[str], repeat: int, opt_level: in
     models = {"f32": kernforge.compile(bench.onnx_path, opt_level=opt_level)}
     models.update({s: kernforge.compile(bench.onnx_path, opt_level=opt_level, quantize=s) for s in schemes})
     ref = next(iter(models["f32"].run(bench.inputs).values()))
-    for cm in models.values():
-        cm.executor.bind(bench.inputs)
-    times = interleaved_blocks([cm.executor.execute for cm in models.values()], repeat)
+    times = time_compiled(list(models.values()), bench.inputs, repeat)
     rows = []
     for (name, cm), ms in zip(models.items(), times):
         out = next(iter(cm.run(bench.inputs).values()))

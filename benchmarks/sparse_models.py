@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .kernels import interleaved_blocks
+from .kernels import time_compiled
 from .quant_gemv import print_table, relative_error, weight_bytes
 
 SCHEMES = ["2:4", "1:4"]
@@ -37,9 +37,7 @@ def measure(model: str, seq: int, layers: int, schemes: list[str], repeat: int, 
     models = {"dense": kernforge.compile(bench.onnx_path, opt_level=opt_level, quantize=quantize)}
     models.update({s: kernforge.compile(bench.onnx_path, opt_level=opt_level, sparsity=s, prune=True, quantize=quantize)
                    for s in schemes})
-    for cm in models.values():
-        cm.executor.bind(bench.inputs)
-    times = interleaved_blocks([cm.executor.execute for cm in models.values()], repeat)
+    times = time_compiled(list(models.values()), bench.inputs, repeat)
     rows = []
     for (name, cm), ms in zip(models.items(), times):
         out = next(iter(cm.run(bench.inputs).values()))
