@@ -139,9 +139,9 @@ def traits_of(target) -> TargetTraits:
     this CPU); run prepare() inside passes.target_traits.target_traits(...) of it to get compile's IR."""
     from .codegen.lower.nm_gemm import lookup_nm_gemm
     from .codegen.lower.quant_gemv_bf16 import dense_low_bit_gemv
-    from .codegen.target import Target, resolve_target
+    from .codegen.target import resolve_target
 
-    tgt = target if isinstance(target, Target) else resolve_target(target)
+    tgt = resolve_target(target)
     return TargetTraits(dense_low_bit_gemv(tgt), lookup_nm_gemm(tgt))
 
 

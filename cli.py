@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -51,16 +52,20 @@ def cmd_opt(args: argparse.Namespace) -> int:
     pm = PassManager(pipeline, print_ir_after_all=args.print_ir_after_all, print_ir_after=after,
                      dump_dir=args.dump_dir, verify_each=not args.no_verify, timing=args.timing)
     module = read_module(args.file)
-    if args.target is None:
+    with _cost_rules(args.target):
         write_text(str(pm.run(module)), args.output)
-        return 0
+    return 0
+
+
+def _cost_rules(target: str | None):
+    """The weight passes' cost rules for --target, as kernforge compile weighs them (none: target-independent)."""
+    if target is None:
+        return contextlib.nullcontext()
     from .api import traits_of
     from .cli_compile import parse_target
     from .passes.target_traits import target_traits
 
-    with target_traits(traits_of(parse_target(args.target))):  # cost rules as kernforge compile weighs them
-        write_text(str(pm.run(module)), args.output)
-    return 0
+    return target_traits(traits_of(parse_target(target)))
 
 
 def module_stats(module: Module) -> dict:

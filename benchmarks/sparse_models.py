@@ -38,10 +38,10 @@ def measure(model: str, seq: int, layers: int, schemes: list[str], repeat: int, 
     models.update({s: kernforge.compile(bench.onnx_path, opt_level=opt_level, sparsity=s, prune=True, quantize=quantize)
                    for s in schemes})
     times = time_compiled(list(models.values()), bench.inputs, repeat)
-    rows = []
+    rows, traits = [], kernforge.api.traits_of(None)
     for (name, cm), ms in zip(models.items(), times):
         out = next(iter(cm.run(bench.inputs).values()))
-        with target_traits(kernforge.api.traits_of(None)):  # the IR compile made for this CPU
+        with target_traits(traits):  # the IR compile made for this CPU
             prepared = kernforge.api.prepare(bench.onnx_path, opt_level=opt_level, quantize=quantize,
                                              sparsity=None if name == "dense" else name, prune=name != "dense")
         want = next(iter(interpret(prepared, bench.inputs).values()))

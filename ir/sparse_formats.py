@@ -88,7 +88,7 @@ def _row_blocks(a: np.ndarray, rows: int) -> np.ndarray:
     return padded.reshape(-1, LANES, a.shape[1]).transpose(0, 2, 1).reshape(padded.shape[0] // LANES, -1)
 
 
-def _row_unblocks(a: np.ndarray, rows: int) -> np.ndarray:
+def row_unblocks(a: np.ndarray, rows: int) -> np.ndarray:
     return a.reshape(a.shape[0], -1, LANES).transpose(0, 2, 1).reshape(-1, a.shape[1] // LANES)[:rows]
 
 
@@ -132,7 +132,7 @@ def pack_fields(fields: np.ndarray, bits: int) -> np.ndarray:
 def unpack_fields(words: np.ndarray, bits: int, rows: int, count: int) -> np.ndarray:
     """The inverse of pack_fields: [rows, count] uint32 fields."""
     per = 32 // bits
-    plain = _row_unblocks(words, rows)
+    plain = row_unblocks(words, rows)
     fields = (plain[..., None] >> (np.arange(per, dtype=np.uint32) * bits)) & np.uint32((1 << bits) - 1)
     return fields.reshape(rows, -1)[:, :count]
 
@@ -145,7 +145,7 @@ def nm_positions(index_words: np.ndarray, n: int, m: int, shape: tuple[int, int]
 
 def unpack_nm(values: np.ndarray, index_words: np.ndarray, n: int, m: int, shape: tuple[int, int]) -> np.ndarray:
     """The dense [N, K] float32 weight."""
-    return _scatter_nm(_row_unblocks(values, shape[0]), index_words, n, m, shape)
+    return _scatter_nm(row_unblocks(values, shape[0]), index_words, n, m, shape)
 
 
 def nm_entries(n: int, m: int, in_features: int) -> int:
@@ -162,7 +162,7 @@ def quantize_nm(w: NMWeight, scheme) -> NMQuantWeight:
     g = scheme.group or entries
     if entries % g:
         raise KernforgeError(f"{entries} kept entries per row do not split into groups of {g}")
-    vals = _row_unblocks(w.values, rows).astype(np.float64).reshape(rows, entries // g, g)
+    vals = row_unblocks(w.values, rows).astype(np.float64).reshape(rows, entries // g, g)
     scale, offset = group_grid(vals, scheme)
     codes = nearest_codes(vals, scale[..., None].astype(np.float64), offset[..., None].astype(np.float64),
                           scheme.bits)
@@ -176,7 +176,7 @@ def unpack_nm_quant(codes, index_words, scales, offsets, n: int, m: int, bits: i
     rows, entries = shape[0], nm_entries(n, m, shape[1])
     g = group or entries
     c = unpack_fields(codes, bits, rows, entries).astype(np.float64).reshape(rows, -1, g)
-    vals = c * _row_unblocks(scales, rows)[..., None] + _row_unblocks(offsets, rows)[..., None]
+    vals = c * row_unblocks(scales, rows)[..., None] + row_unblocks(offsets, rows)[..., None]
     return _scatter_nm(vals.reshape(rows, -1).astype(np.float32), index_words, n, m, shape)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from tvm import tirx
 from tvm.script.ir_builder import tirx as T
 
-from ...ir.sparse_formats import LANES, _row_unblocks, index_bits
+from ...ir.sparse_formats import LANES, index_bits, row_unblocks
 from ...ir.target_traits import LookupNMGemm
 from .quant_gemv import lookup
 from .registry import Prepack
@@ -41,7 +41,7 @@ def nm_gemm_applies(target, rows: int, k: int, outputs: int, attrs: dict) -> boo
 
 
 def value_pack(outputs: int, entries: int) -> Prepack:
-    return Prepack(f"nm_gemm_values{outputs}", lambda v: lane_blocks(_row_unblocks(v, outputs), WINDOW),
+    return Prepack(f"nm_gemm_values{outputs}", lambda v: lane_blocks(row_unblocks(v, outputs), WINDOW),
                    lambda s: (outputs // WINDOW, entries * WINDOW), packed_view(VALUES))
 
 
@@ -67,9 +67,9 @@ class _NMGemm(RowBlockGemm):
 
     def prologue(self, block, lanes, decoded):
         with T.serial(0, self.entries) as e:
+            start = tirx.floormod(tirx.floordiv(e, self.n) * self.m, WINDOW)  # of the entry's group
             for h in range(WINDOW // LANES):
                 at = tirx.Ramp(e * WINDOW + h * LANES, 1, LANES)
-                start = tirx.floormod(tirx.floordiv(e, self.n) * self.m, WINDOW)  # of the entry's group
                 position = self.field(self.index_words, index_bits(self.m), block, h, e)
                 lanes[at] = position.astype(f"int32x{LANES}") + tirx.Broadcast(start, LANES)
                 if decoded is not None:

@@ -139,8 +139,9 @@ def _gemm_values(types, attrs, results=None, computed=frozenset()):
 @lowering("nm_linear", rule="nm_linear", prepack=_gemm_values)
 def _nm_linear(ins, attrs, out_types):
     x, values, index_words, *bias = ins
-    if packed_values(values) is not None:  # _gemm_values chose the lookup kernel
-        return nm_gemm(x, index_words, [packed_values(values)], bias, attrs)
+    laid_out = packed_values(values)
+    if laid_out is not None:  # _gemm_values chose the lookup kernel
+        return nm_gemm(x, index_words, [laid_out], bias, attrs)
     return _nm(x, plain_values(values), index_words, bias, attrs)
 
 

@@ -63,9 +63,10 @@ def _quant_dense(ins, attrs, out_types):
         return quant_dense_int8(x, w, scales, offsets, bias, attrs["group"])
     rows = int(np.prod([int(d) for d in x.shape[:-1]]))
     target = lowering_target()
-    if gemm_packed(w, scales, offsets) is not None:  # _lanes_pack chose the row-block GEMM
-        return quant_gemm(x, *gemm_packed(w, scales, offsets), bias, int(out_types[0].shape[-1]), attrs["bits"],
-                          attrs["group"], quant_gemm_lanes(target, rows))
+    laid_out = gemm_packed(w, scales, offsets)
+    if laid_out is not None:  # _lanes_pack chose the row-block GEMM
+        return quant_gemm(x, *laid_out, bias, int(out_types[0].shape[-1]), attrs["bits"], attrs["group"],
+                          quant_gemm_lanes(target, rows))
     packed = packed_source(w)
     if packed is not None:  # lanes_pack chose the bf16 kernel for this weight
         return quant_gemv_bf16(x, packed, scales, offsets, bias, attrs["bits"], attrs["group"])
